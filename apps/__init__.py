@@ -1,0 +1,1 @@
+"""Command-line applications; each module has ``main(argv=None) -> int``."""

@@ -1,0 +1,1 @@
+"""Configuration data of the project (YAML files), installed with the package."""

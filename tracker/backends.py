@@ -1,0 +1,107 @@
+"""Heatmap networks behind one call: normalised (N, 3, H, W) tensor -> (N, K, h, w) heatmaps.
+
+* ``TorchHeatmapNet``: a ``PoseResNet`` (or any ``nn.Module``) on CPU or CUDA, optionally in
+  channels-last memory format (faster on many CPUs and on tensor-core GPUs).
+* ``OnnxHeatmapNet``: an ONNX heatmap model run by onnxruntime; models exported with a fixed
+  batch dimension are fed in chunks of that size.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from tracker.checkpoint import CheckpointError
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"`` (CUDA when available) -> device."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}") from e
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available "
+                         "(torch.cuda.is_available() is False); use device='cpu'")
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}")
+    return resolved
+
+
+class TorchHeatmapNet:
+    """Runs a torch heatmap network in eval mode without gradients.
+
+    Args:
+        network: module mapping (N, 3, H, W) float32 to (N, K, h, w) heatmaps.
+        device: where the network runs.
+        channels_last: store weights and inputs channels-last (NHWC); numerically the same
+            network, usually faster on CPU (oneDNN) and on tensor-core GPUs.
+    """
+
+    def __init__(self, network: nn.Module, device: torch.device, channels_last: bool = False):
+        self.device = device
+        self.channels_last = channels_last
+        network = network.eval().to(device)
+        if channels_last:
+            network = network.to(memory_format=torch.channels_last)
+        self.network = network
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            return self.network(batch).float().contiguous()
+
+
+class OnnxHeatmapNet:
+    """Runs an ONNX heatmap model with onnxruntime (CUDA provider when the device is CUDA).
+
+    Args:
+        path: the .onnx file.
+        input_name, output_name: tensor names; None takes the first input / first 4-D output.
+        device: torch device the rest of the pipeline uses; outputs are returned there.
+    """
+
+    def __init__(self, path: str | Path, input_name: str | None, output_name: str | None,
+                 device: torch.device):
+        import onnxruntime as ort
+
+        providers = ["CPUExecutionProvider"]
+        if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = ort.InferenceSession(str(path), providers=providers)
+        except Exception as e:  # onnxruntime raises its own non-exported exception types
+            raise CheckpointError(f"{path} is not a readable ONNX model: {e}") from e
+        self.device = device
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        self.input_name = input_name or next(iter(inputs))
+        if self.input_name not in inputs:
+            raise CheckpointError(f"{path} has no input {self.input_name!r}; "
+                                  f"its inputs are {sorted(inputs)}")
+        self.output_name = output_name or next(
+            (name for name, o in outputs.items() if len(o.shape) == 4), next(iter(outputs)))
+        if self.output_name not in outputs:
+            raise CheckpointError(f"{path} has no output {self.output_name!r}; "
+                                  f"its outputs are {sorted(outputs)}")
+        batch_dim = inputs[self.input_name].shape[0]
+        self.fixed_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        array = batch.detach().to("cpu", torch.float32).numpy()
+        step = self.fixed_batch or max(len(array), 1)
+        outputs = []
+        for start in range(0, len(array), step):
+            chunk = array[start:start + step]
+            valid = len(chunk)
+            if self.fixed_batch and valid < step:
+                pad = np.zeros((step - valid,) + chunk.shape[1:], np.float32)
+                chunk = np.concatenate([chunk, pad])
+            result = self.session.run([self.output_name], {self.input_name: chunk})[0]
+            outputs.append(result[:valid])
+        return torch.from_numpy(np.concatenate(outputs).astype(np.float32)).to(self.device)

@@ -1,0 +1,97 @@
+"""Data passed between stages: one small struct-of-arrays dataclass per boundary.
+
+Conventions used across the project:
+
+* All coordinates are pixels of the original frame (x to the right, y down).
+* Box formats are named: ``boxes_xyxy`` is ``(x1, y1, x2, y2)``, ``boxes_xywh`` is
+  ``(x, y, width, height)`` with ``(x, y)`` the top-left corner (COCO's ``bbox``).
+* ``N`` is the number of people in a frame, ``K`` the number of keypoints of the model's
+  keypoint set (17 for COCO and PoseTrack18).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _check_array(name: str, value: np.ndarray, shape: tuple, dtype) -> np.ndarray:
+    """Return ``value`` as a C-contiguous array of ``dtype``; ``shape`` uses None for any size."""
+    array = np.ascontiguousarray(value, dtype=dtype)
+    ok = array.ndim == len(shape) and all(
+        want is None or want == got for want, got in zip(shape, array.shape))
+    if not ok:
+        expected = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(array.shape)}")
+    return array
+
+
+@dataclass
+class Detections:
+    """Person boxes found in one frame.
+
+    Attributes:
+        boxes_xyxy: (N, 4) float32, frame pixels.
+        scores: (N,) float32 detector confidence.
+    """
+
+    boxes_xyxy: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.boxes_xyxy = _check_array("boxes_xyxy", self.boxes_xyxy, (None, 4), np.float32)
+        self.scores = _check_array("scores", self.scores, (len(self.boxes_xyxy),), np.float32)
+
+    def __len__(self) -> int:
+        return len(self.boxes_xyxy)
+
+    def __getitem__(self, index) -> "Detections":
+        return Detections(boxes_xyxy=self.boxes_xyxy[index], scores=self.scores[index])
+
+    @classmethod
+    def empty(cls) -> "Detections":
+        return cls(boxes_xyxy=np.zeros((0, 4), np.float32), scores=np.zeros((0,), np.float32))
+
+
+@dataclass
+class Poses:
+    """Keypoints of the people in one frame.
+
+    Attributes:
+        keypoints: (N, K, 2) float32 (x, y), frame pixels. NaN for a person whose box was
+            invalid (non-finite or empty), see ``TopDownPoseEstimator.predict``.
+        keypoint_scores: (N, K) float32 heatmap maxima (not clipped to [0, 1]).
+        boxes_xyxy: (N, 4) float32, the person boxes the keypoints were estimated in.
+        box_scores: (N,) float32 detector confidence of those boxes (1 when unknown).
+    """
+
+    keypoints: np.ndarray
+    keypoint_scores: np.ndarray
+    boxes_xyxy: np.ndarray
+    box_scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.keypoints = _check_array("keypoints", self.keypoints, (None, None, 2), np.float32)
+        n, k = self.keypoints.shape[:2]
+        self.keypoint_scores = _check_array(
+            "keypoint_scores", self.keypoint_scores, (n, k), np.float32)
+        self.boxes_xyxy = _check_array("boxes_xyxy", self.boxes_xyxy, (n, 4), np.float32)
+        self.box_scores = _check_array("box_scores", self.box_scores, (n,), np.float32)
+
+    @property
+    def num_keypoints(self) -> int:
+        return self.keypoints.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.keypoints)
+
+    def __getitem__(self, index) -> "Poses":
+        return Poses(keypoints=self.keypoints[index], keypoint_scores=self.keypoint_scores[index],
+                     boxes_xyxy=self.boxes_xyxy[index], box_scores=self.box_scores[index])
+
+    @classmethod
+    def empty(cls, num_keypoints: int) -> "Poses":
+        return cls(keypoints=np.zeros((0, num_keypoints, 2), np.float32),
+                   keypoint_scores=np.zeros((0, num_keypoints), np.float32),
+                   boxes_xyxy=np.zeros((0, 4), np.float32),
+                   box_scores=np.zeros((0,), np.float32))
