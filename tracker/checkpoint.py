@@ -37,6 +37,7 @@ class CheckpointError(ValueError):
 def read_state_dict(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
     """Tensors of a checkpoint file, with keys in mmpose's naming."""
     path = Path(path)
+    _check_zip_integrity(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
@@ -51,6 +52,21 @@ def read_state_dict(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
         raise CheckpointError(f"{path} holds no state dict of tensors (top level: {keys}); "
                               "expected mmpose's {'meta', 'state_dict'} or a plain state dict")
     return normalize_keys(obj)
+
+
+def _check_zip_integrity(path: Path) -> None:
+    """Zip-format checkpoints carry a CRC per tensor; torch does not check them, we do."""
+    if not zipfile.is_zipfile(path):
+        return  # legacy pickle format (or not a checkpoint: torch.load reports that)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise CheckpointError(f"{path} is not a readable torch checkpoint (truncated or "
+                              f"corrupt zip archive): {e}") from e
+    if bad is not None:
+        raise CheckpointError(f"{path} is not a readable torch checkpoint: the data of {bad!r} "
+                              "fails its CRC check (corrupt file; download it again)")
 
 
 def normalize_keys(state_dict: dict) -> "OrderedDict[str, torch.Tensor]":

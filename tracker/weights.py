@@ -8,6 +8,7 @@ place only when complete, so a cached file is always whole.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -83,10 +84,14 @@ def download(url: str, target: Path, sha256: Optional[str] = None, progress: boo
                 for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
                     out.write(chunk)
                     bar.update(len(chunk))
+        received = part.stat().st_size
+        if total is not None and received < total:
+            raise _offline_error(url, target, f"connection closed after {received} of {total} "
+                                 f"bytes; run again to resume from {part}")
     except urllib.error.HTTPError as e:
         if e.code != 416:  # 416: the .part file already holds the whole file
             raise _offline_error(url, target, f"HTTP {e.code} {e.reason}") from e
-    except (urllib.error.URLError, OSError) as e:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
         reason = getattr(e, "reason", None) or e
         raise _offline_error(url, target, str(reason)) from e
     try:
