@@ -53,7 +53,7 @@ def as_bgr_image(image: np.ndarray) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"image must have shape (H, W, 3), (H, W, 4) or (H, W), got {image.shape}")
-    return image
+    return np.ascontiguousarray(image)
 
 
 def as_boxes_xywh(boxes_xywh) -> np.ndarray:
@@ -121,10 +121,16 @@ class TopDownPoseEstimator:
 
     def heatmaps(self, image_bgr: np.ndarray, boxes_xywh,
                  flip_test: Optional[bool] = None) -> HeatmapBatch:
-        """Network heatmaps for valid boxes (see ``predict``); invalid boxes must be removed
-        by the caller (``tracker.boxes.valid_box_mask``)."""
+        """Network heatmaps of the crops of ``boxes_xywh`` (see ``predict``).
+
+        Unlike ``predict``, every box must be valid (``tracker.boxes.valid_box_mask``).
+        """
         image = as_bgr_image(image_bgr)
         boxes = as_boxes_xywh(boxes_xywh)
+        invalid = np.flatnonzero(~valid_box_mask(boxes))
+        if len(invalid):
+            raise ValueError(f"boxes_xywh row {invalid[0]} is not a valid box (finite, sides >= 0,"
+                             f" not both zero): {boxes[invalid[0]].tolist()}")
         flip_test = self.flip_test if flip_test is None else flip_test
         aspect = self.input_size_wh[0] / self.input_size_wh[1]
         centers, sizes = box_to_center_scale(boxes, aspect, self.box_padding)

@@ -105,3 +105,14 @@ def test_box_scores_must_match_boxes():
 def test_invalid_batch_size():
     with pytest.raises(ValueError, match="max_batch_size"):
         _estimator(max_batch_size=0)
+
+
+def test_heatmaps_rejects_invalid_boxes():
+    with pytest.raises(ValueError, match=r"row 1 is not a valid box"):
+        _estimator().heatmaps(IMAGE, [[20, 30, 40, 40], [0, 0, 0, 0]])
+
+
+def test_non_contiguous_image_view():
+    flipped_view = np.zeros((120, 160, 3), np.uint8)[:, ::-1]
+    poses = _estimator().predict(flipped_view, [[20, 30, 40, 40]])
+    assert np.isfinite(poses.keypoints).all()
