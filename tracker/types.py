@@ -27,6 +27,29 @@ def _check_array(name: str, value: np.ndarray, shape: tuple, dtype) -> np.ndarra
 
 
 @dataclass
+class Frame:
+    """One decoded video frame.
+
+    Attributes:
+        index: 0-based position in the source (frames that failed to decode still count).
+        image: (H, W, 3) uint8 BGR pixels.
+        name: file name for a folder of frames (e.g. "000123.jpg"), else f"{index:06d}".
+        timestamp_s: presentation time in seconds (index / fps when the source has no clock).
+    """
+
+    index: int
+    image: np.ndarray
+    name: str
+    timestamp_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.image, np.ndarray) and self.image.dtype == np.uint8
+                and self.image.ndim == 3 and self.image.shape[2] == 3):
+            shape = getattr(self.image, "shape", None)
+            raise ValueError(f"frame image must be (H, W, 3) uint8, got {shape}")
+
+
+@dataclass
 class Detections:
     """Person boxes found in one frame.
 
