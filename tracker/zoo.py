@@ -108,7 +108,7 @@ class PoseModelSpec:
         return self.input_size_wh[0] / self.input_size_wh[1]
 
 
-def _read_yaml(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
@@ -121,7 +121,7 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def _construct(cls, values: dict, where: str):
+def construct_config(cls, values: dict, where: str):
     """``cls(**values)`` with errors that name ``where`` and the offending keys."""
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(values).__name__}")
@@ -141,8 +141,8 @@ def _construct(cls, values: dict, where: str):
 def keypoint_sets() -> dict[str, KeypointSet]:
     """All named keypoint sets of ``configs/keypoint_sets.yaml``."""
     path = CONFIG_DIR / "keypoint_sets.yaml"
-    return {name: _construct(KeypointSet, entry, f"{path} [{name}]")
-            for name, entry in _read_yaml(path).items()}
+    return {name: construct_config(KeypointSet, entry, f"{path} [{name}]")
+            for name, entry in read_yaml(path).items()}
 
 
 def _spec_from_entry(name: str, entry: dict, where: str) -> PoseModelSpec:
@@ -156,12 +156,12 @@ def _spec_from_entry(name: str, entry: dict, where: str) -> PoseModelSpec:
                               f"known sets are {sorted(keypoint_sets())}")
         values["keypoint_set"] = keypoint_sets()[kset]
     elif isinstance(kset, dict):
-        values["keypoint_set"] = _construct(KeypointSet, kset, f"{where} keypoint_set")
+        values["keypoint_set"] = construct_config(KeypointSet, kset, f"{where} keypoint_set")
     else:
         raise ConfigError(f"{where}: keypoint_set must be a set name or a mapping "
                           "with names/flip_pairs/oks_sigmas")
     values.setdefault("name", name)
-    return _construct(PoseModelSpec, values, where)
+    return construct_config(PoseModelSpec, values, where)
 
 
 @lru_cache(maxsize=None)
@@ -169,7 +169,7 @@ def pose_models() -> dict[str, PoseModelSpec]:
     """All model-zoo entries of ``configs/pose_models.yaml``, by name."""
     path = CONFIG_DIR / "pose_models.yaml"
     return {name: _spec_from_entry(name, entry, f"{path} [{name}]")
-            for name, entry in _read_yaml(path).items()}
+            for name, entry in read_yaml(path).items()}
 
 
 def get_pose_model_spec(name_or_path: str | Path) -> PoseModelSpec:
@@ -181,6 +181,6 @@ def get_pose_model_spec(name_or_path: str | Path) -> PoseModelSpec:
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise FileNotFoundError(f"model config file {path} does not exist")
-        return _spec_from_entry(path.stem, _read_yaml(path), str(path))
+        return _spec_from_entry(path.stem, read_yaml(path), str(path))
     raise ConfigError(f"unknown pose model {name!r}: not a zoo name and not a .yaml file; "
                       f"zoo names are: {', '.join(pose_models())}")
