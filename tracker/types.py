@@ -118,3 +118,28 @@ class Poses:
                    keypoint_scores=np.zeros((0, num_keypoints), np.float32),
                    boxes_xyxy=np.zeros((0, 4), np.float32),
                    box_scores=np.zeros((0,), np.float32))
+
+
+@dataclass
+class FrameResult:
+    """The tracked poses of one frame: what the pipeline hands to writers and renderers.
+
+    Attributes:
+        index: 0-based frame position in the source (``Frame.index``).
+        name: frame name (``Frame.name``): a file name for a folder of frames.
+        poses: the N people kept in this frame.
+        track_ids: (N,) int64, one id per person, stable across frames (>= 0).
+        timestamp_s: presentation time of the frame in seconds.
+    """
+
+    index: int
+    name: str
+    poses: Poses
+    track_ids: np.ndarray
+    timestamp_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.track_ids = _check_array("track_ids", self.track_ids, (len(self.poses),), np.int64)
+
+    def __len__(self) -> int:
+        return len(self.poses)
