@@ -25,7 +25,7 @@ from detectors.rtmdet import RTMDetONNX
 from detectors.zoo import DetectorSpec, detector_zoo
 from tracker.weights import resolve_weights
 
-__all__ = ["CocoDetectionsFile", "DETECTORS", "Detector", "DetectionsFileError",
+__all__ = ["CocoDetectionsFile", "DETECTORS", "DETECTOR_CLASSES", "Detector", "DetectionsFileError",
            "DetectorSpec", "PoseTrackGroundTruthBoxes", "RTMDetONNX", "detector_zoo",
            "load_detector", "make_detections"]
 
@@ -57,6 +57,11 @@ DETECTORS = {
     #   "cascade_rcnn_x101_64x4d_fpn_20e_coco": mmdet Cascade R-CNN X-101-64x4d-FPN (PoseTrack18)
     #   "yolov3": YOLOv3 human detector (CrowdPose)
 }
+
+
+#: Detector names -> the class each builds (the keyword options it accepts).
+DETECTOR_CLASSES = {"rtmdet-nano": RTMDetONNX, "detections": CocoDetectionsFile,
+                    "posetrack-gt": PoseTrackGroundTruthBoxes}
 
 
 def load_detector(name: str, checkpoint: Optional[str | Path] = None,

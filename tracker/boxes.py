@@ -77,3 +77,32 @@ def iou_matrix(boxes_a_xyxy: np.ndarray, boxes_b_xyxy: np.ndarray) -> np.ndarray
     union = area_a[:, None] + area_b[None, :] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, inter / union, 0.0)
+
+
+def nms(boxes_xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy non-maximum suppression.
+
+    Args:
+        boxes_xyxy: (N, 4) boxes; non-finite rows are dropped.
+        scores: (N,) confidences; ties keep the earlier box.
+        iou_threshold: a box is suppressed by a kept box of higher score when their IoU is
+            strictly above this (1.0 keeps every box, 0.0 keeps only disjoint boxes).
+
+    Returns:
+        (M,) int64 indices of the kept boxes, highest score first.
+    """
+    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if len(scores) != len(boxes):
+        raise ValueError(f"scores must have shape ({len(boxes)},), got {scores.shape}")
+    candidates = np.flatnonzero(np.isfinite(boxes).all(axis=1) & np.isfinite(scores))
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    overlap = iou_matrix(boxes[order], boxes[order])
+    suppressed = np.zeros(len(order), bool)
+    keep = []
+    for i in range(len(order)):
+        if suppressed[i]:
+            continue
+        keep.append(order[i])
+        suppressed |= overlap[i] > iou_threshold
+    return np.asarray(keep, np.int64)

@@ -84,17 +84,21 @@ class PoseTracker:
             track.warped = deque((warp_points(p, flow) for p in track.warped),
                                  maxlen=self.history_frames)
 
-    def propagated_poses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Latest warped pose of the tracks seen in the previous frame.
+    def propagated_poses(self) -> tuple[np.ndarray, Poses]:
+        """Latest pose of the tracks seen in the previous frame, moved by the last ``warp``.
 
-        Returns keypoints (T, K, 2), keypoint scores (T, K) and box scores (T,).
+        Returns:
+            track_ids (T,) int64 and ``Poses`` of T people: warped keypoints (T, K, 2), their
+            keypoint scores (T, K), the last observed boxes (T, 4) and box scores (T,).
         """
         recent = [t for t in self._tracks if t.frames_unseen == 0]
-        k = len(self.oks_sigmas)
         if not recent:
-            return np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32), np.zeros(0)
-        return (np.stack([t.warped[-1] for t in recent]), np.stack([t.scores[-1] for t in recent]),
-                np.array([t.box_score for t in recent], np.float32))
+            return np.zeros(0, np.int64), Poses.empty(len(self.oks_sigmas))
+        return (np.array([t.track_id for t in recent], np.int64),
+                Poses(keypoints=np.stack([t.warped[-1] for t in recent]),
+                      keypoint_scores=np.stack([t.scores[-1] for t in recent]),
+                      boxes_xyxy=np.stack([t.box_xyxy for t in recent]),
+                      box_scores=np.array([t.box_score for t in recent], np.float32)))
 
     def _similarity(self, poses: Poses) -> np.ndarray:
         if self.similarity == "iou":

@@ -1,0 +1,419 @@
+"""Load PoseTrack18 ground truth and predictions as poseval does, into per-frame arrays.
+
+Reproduces `leonid-pishchulin/poseval@4258a15` (`eval_helpers.load_data_dir`, `cleanupData`,
+`removeIgnoredPoints`, `convert.py`); the section numbers refer to
+`shared/specs/posetrack18-eval.md`.
+
+* Files are paired by basename: every ``GT_DIR/*.json`` needs ``PRED_DIR/<same name>``; extra
+  prediction files are ignored (§1). Frames are paired by position in ``images`` (§1).
+* Keypoints are mapped by category name onto poseval's 15 joints (ears dropped); a keypoint
+  is absent iff it is exactly ``(0, 0, 0)`` (§2.2). Missing or empty ``scores`` give every
+  joint ``MIN_SCORE`` (§5.1).
+* Only frames whose GT image has at least one annotation are evaluated (§4.1). Then, in frames
+  with ignore regions, every GT and predicted point strictly inside a region polygon is
+  removed, and people left without points are removed (§4.2).
+
+Where poseval crashes, asserts or silently drops data, this module raises
+:class:`PoseTrackEvalError` with the file, the field and what was expected:
+
+* a missing prediction file, a frame-count mismatch, malformed JSON or a missing field;
+* a file whose images belong to several videos (poseval silently keeps the first video);
+* keypoints of the wrong length or not numbers, ``scores`` whose length differs from the
+  keypoint names (poseval accepts longer lists), duplicated joint names in ``categories``;
+* track ids that are not integers or are >= 10000 (negative ids are accepted, like poseval);
+  duplicate track ids in one prediction frame (GT duplicates are not checked, like poseval);
+* non-finite keypoint coordinates unless ``allow_nonfinite=True`` (then, like poseval, such a
+  point is present but never matches and is never inside an ignore region);
+* a GT person without ``bbox_head`` in an evaluated frame that has predictions (poseval:
+  KeyError); elsewhere it is allowed, as in poseval;
+* PoseTrack17 ``annolist`` files are not supported (convert them to PoseTrack18 first).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+POSEVAL_JOINTS = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
+    "left_wrist", "head_bottom", "nose", "head_top",
+)  # poseval joint ids 0..14 (`convert.py:POSETRACK18_LM_NAMES`); head_bottom is poseval's "neck"
+NUM_JOINTS = len(POSEVAL_JOINTS)
+MIN_SCORE = -9999.0         # score of a predicted joint without one (`eval_helpers.MIN_SCORE`)
+MAX_TRACK_ID = 10000        # track ids must be < this (`eval_helpers.MAX_TRACK_ID`)
+HEAD_SIZE_FACTOR = 0.6      # PCKh reference = 0.6 x head-box diagonal (`getHeadSize`)
+SEQUENCE_TYPES = ("mpii", "bonn", "mpiinew")   # `posetrack18_id2fname.seqtype2idx`
+MAX_FRAME_NUMBER = 10000
+
+
+class PoseTrackEvalError(ValueError):
+    """Bad evaluator input; the message names the file, the field and what was expected."""
+
+
+@dataclass(frozen=True, eq=False)
+class PoseSet:
+    """The people of one frame, in file order, with keypoints in poseval's joint order.
+
+    track_ids (N,) int64; keypoints (N, 15, 2) float64 pixels (0 where absent);
+    present (N, 15) bool; scores (N, 15) float64 (``MIN_SCORE`` where the file has none);
+    head_boxes (N, 4) float64 x1, y1, x2, y2 (NaN without ``bbox_head``);
+    annotation_index (N,) int64 position in the file's ``annotations`` list.
+    """
+
+    track_ids: np.ndarray
+    keypoints: np.ndarray
+    present: np.ndarray
+    scores: np.ndarray
+    head_boxes: np.ndarray
+    annotation_index: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.track_ids)
+        expected = {"track_ids": (n,), "keypoints": (n, NUM_JOINTS, 2),
+                    "present": (n, NUM_JOINTS), "scores": (n, NUM_JOINTS),
+                    "head_boxes": (n, 4), "annotation_index": (n,)}
+        for name, shape in expected.items():
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"PoseSet.{name} must have shape {shape}, "
+                                 f"got {getattr(self, name).shape}")
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    @classmethod
+    def empty(cls) -> PoseSet:
+        return cls(np.zeros(0, np.int64), np.zeros((0, NUM_JOINTS, 2)),
+                   np.zeros((0, NUM_JOINTS), bool), np.zeros((0, NUM_JOINTS)),
+                   np.zeros((0, 4)), np.zeros(0, np.int64))
+
+    def select(self, keep: np.ndarray, present: np.ndarray | None = None) -> PoseSet:
+        """The people where ``keep`` (N,) is true, optionally with a new ``present`` (N, 15)."""
+        present = self.present if present is None else present
+        return PoseSet(self.track_ids[keep], self.keypoints[keep], present[keep],
+                       self.scores[keep], self.head_boxes[keep], self.annotation_index[keep])
+
+    @property
+    def head_sizes(self) -> np.ndarray:
+        """(N,) ``0.6 * ||(x2 - x1, y2 - y1)||``, no clamp (a degenerate box never matches)."""
+        wh = self.head_boxes[:, 2:] - self.head_boxes[:, :2]
+        return HEAD_SIZE_FACTOR * np.sqrt(wh[:, 0] * wh[:, 0] + wh[:, 1] * wh[:, 1])
+
+
+@dataclass(frozen=True)
+class FramePair:
+    """One evaluated frame: GT and prediction after cleanup; ``image`` is the GT file_name."""
+
+    gt: PoseSet
+    pred: PoseSet
+    image: str
+    index: int  # position in the GT file's ``images``
+
+
+@dataclass(frozen=True)
+class SequencePair:
+    """One GT file and its prediction file; ``frames`` holds only the evaluated frames."""
+
+    name: str
+    gt_file: Path
+    pred_file: Path
+    frames: tuple[FramePair, ...]
+
+
+@dataclass(frozen=True)
+class _Video:
+    file_names: list[str]
+    people: list[PoseSet]
+    regions: list[list]  # per image: list of (V, 2) float64 polygon vertex arrays
+
+
+def load_sequences(gt_dir: str | os.PathLike, pred_dir: str | os.PathLike, *,
+                   allow_nonfinite: bool = False,
+                   sort_files: bool = True) -> tuple[SequencePair, ...]:
+    """All sequences of ``gt_dir`` paired with ``pred_dir``, cleaned up as poseval does.
+
+    sort_files: True sorts GT files by name (deterministic); False keeps ``glob`` order like
+    poseval, which only matters for AP with tied scores across sequences (§5.4).
+    """
+    gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
+    for folder, what in ((gt_dir, "ground-truth"), (pred_dir, "prediction")):
+        if not folder.is_dir():
+            raise PoseTrackEvalError(f"{folder}: {what} directory does not exist")
+    gt_files = [Path(p) for p in glob.glob(os.path.join(glob.escape(str(gt_dir)), "*.json"))]
+    if sort_files:
+        gt_files.sort(key=lambda p: p.name)
+    if not gt_files:
+        raise PoseTrackEvalError(f"{gt_dir}: no *.json ground-truth files")
+    return tuple(load_sequence_pair(gt_file, pred_dir / gt_file.name,
+                                    allow_nonfinite=allow_nonfinite) for gt_file in gt_files)
+
+
+def load_sequence_pair(gt_file: Path, pred_file: Path, *,
+                       allow_nonfinite: bool = False) -> SequencePair:
+    """One GT file and its prediction file, paired frame by frame and cleaned up (§1-§4)."""
+    gt_file, pred_file = Path(gt_file), Path(pred_file)
+    if not pred_file.is_file():
+        raise PoseTrackEvalError(f"{pred_file}: prediction file does not exist (needed for "
+                                 f"ground truth {gt_file.name})")
+    gt = parse_video(_read_json(gt_file), path=gt_file, is_gt=True,
+                     allow_nonfinite=allow_nonfinite)
+    pred = parse_video(_read_json(pred_file), path=pred_file, is_gt=False,
+                       allow_nonfinite=allow_nonfinite)
+    if len(pred.people) != len(gt.people):
+        raise PoseTrackEvalError(f"{pred_file}: images: {len(pred.people)} prediction frames, "
+                                 f"expected {len(gt.people)} as in {gt_file}")
+    frames = []
+    for index, (gt_people, pred_people) in enumerate(zip(gt.people, pred.people)):
+        if len(gt_people) == 0:
+            continue  # unlabeled (or labeled-empty) GT frame: dropped with its predictions
+        polygons = _polygons(gt.regions[index], gt_file, index)
+        if polygons:
+            gt_people = drop_ignored_points(gt_people, polygons=polygons)
+            pred_people = drop_ignored_points(pred_people, polygons=polygons)
+        if len(pred_people) and np.isnan(gt_people.head_boxes).any():
+            bad = int(gt_people.annotation_index[np.isnan(gt_people.head_boxes).any(axis=1)][0])
+            raise PoseTrackEvalError(
+                f"{gt_file}: annotations[{bad}].bbox_head: missing (image "
+                f"'{gt.file_names[index]}' has predictions, so the GT head box is needed)")
+        frames.append(FramePair(gt_people, pred_people, gt.file_names[index], index))
+    return SequencePair(gt_file.name.split(".")[0], gt_file, pred_file, tuple(frames))
+
+
+def drop_ignored_points(people: PoseSet, *, polygons: list) -> PoseSet:
+    """Remove points strictly inside any polygon, then people left without points (§4.2)."""
+    points = people.keypoints[people.present]                          # (M, 2)
+    inside = np.zeros(len(points), bool)
+    finite = np.isfinite(points).all(axis=1)                            # NaN is never inside
+    shapely_points = shapely.points(points[finite])
+    for polygon in polygons:
+        inside[finite] |= shapely.contains(polygon, shapely_points)
+    present = people.present.copy()
+    present[people.present] = ~inside
+    return people.select(present.any(axis=1), present)
+
+
+def _polygons(regions: list, path: Path, index: int) -> list:
+    polygons = []
+    for k, vertices in enumerate(regions):
+        try:
+            polygons.append(shapely.Polygon(vertices) if len(vertices) else shapely.Polygon())
+        except (ValueError, shapely.errors.GEOSException) as e:
+            raise PoseTrackEvalError(f"{path}: images[{index}].ignore_regions_x/y[{k}]: not a "
+                                     f"polygon ({e})") from e
+    return polygons
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise PoseTrackEvalError(f"{path}: malformed JSON ({e})") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise PoseTrackEvalError(f"{path}: cannot read ({e})") from e
+    if not isinstance(data, dict):
+        raise PoseTrackEvalError(f"{path}: top level must be a JSON object, got "
+                                 f"{type(data).__name__}")
+    if "annolist" in data:
+        raise PoseTrackEvalError(f"{path}: annolist: PoseTrack17 files are not supported, "
+                                 "expected PoseTrack18 'images'/'annotations'/'categories'")
+    return data
+
+
+def parse_video(data: dict, *, path: Path, is_gt: bool, allow_nonfinite: bool) -> _Video:
+    """PoseTrack18 JSON -> per-image people (in ``images`` order) and GT ignore regions."""
+    columns = _joint_columns(data, path)
+    images = _field(data, "images", list, path)
+    annotations = _field(data, "annotations", list, path)
+    ids, seen, file_names, regions, video_ids = [], set(), [], [], {}
+    for i, image in enumerate(images):
+        where = f"images[{i}]"
+        if not isinstance(image, dict):
+            raise PoseTrackEvalError(f"{path}: {where}: expected an object")
+        image_id = _field(image, "id", (int, str), path, where)
+        file_name = _field(image, "file_name", str, path, where)
+        video_ids.setdefault(_video_id(file_name, path, where), file_name)
+        if image_id in seen:
+            raise PoseTrackEvalError(f"{path}: {where}.id: duplicate image id {image_id!r}")
+        seen.add(image_id)
+        ids.append(image_id)
+        file_names.append(file_name)
+        regions.append(_ignore_regions(image, path, where) if is_gt else [])
+    if len(video_ids) > 1:
+        raise PoseTrackEvalError(
+            f"{path}: images[].file_name: images of {len(video_ids)} videos "
+            f"({', '.join(sorted(video_ids))}); expected one video per file")
+    by_image = {image_id: [] for image_id in ids}
+    for k, ann in enumerate(annotations):
+        if not isinstance(ann, dict):
+            raise PoseTrackEvalError(f"{path}: annotations[{k}]: expected an object")
+        image_id = ann.get("image_id")
+        if isinstance(image_id, (int, str)) and image_id in by_image:
+            by_image[image_id].append(k)  # annotations of unknown images are ignored (poseval)
+    people = [_people([annotations[k] for k in by_image[i]], by_image[i], columns, path,
+                      is_gt=is_gt, allow_nonfinite=allow_nonfinite) for i in ids]
+    if not is_gt:
+        _check_unique_track_ids(people, file_names, path)
+    return _Video(file_names, people, regions)
+
+
+def _field(obj: dict, key: str, types, path: Path, where: str = ""):
+    prefix = f"{where}." if where else ""
+    if key not in obj:
+        raise PoseTrackEvalError(f"{path}: {prefix}{key}: missing")
+    value = obj[key]
+    if not isinstance(value, types) or isinstance(value, bool):
+        names = "/".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise PoseTrackEvalError(f"{path}: {prefix}{key}: expected {names}, got "
+                                 f"{type(value).__name__}")
+    return value
+
+
+def _joint_columns(data: dict, path: Path) -> tuple[np.ndarray, int]:
+    """(column of each poseval joint in the file's keypoint list (15,), number of names)."""
+    categories = _field(data, "categories", list, path)
+    if len(categories) != 1 or not isinstance(categories[0], dict) \
+            or categories[0].get("name") != "person":
+        raise PoseTrackEvalError(f"{path}: categories: expected exactly one category named "
+                                 "'person'")
+    names = _field(categories[0], "keypoints", list, path, "categories[0]")
+    if len(names) not in (15, 17):
+        raise PoseTrackEvalError(f"{path}: categories[0].keypoints: expected 15 or 17 names, "
+                                 f"got {len(names)}")
+    columns = []
+    for joint in POSEVAL_JOINTS:
+        count = names.count(joint)
+        if count != 1:
+            raise PoseTrackEvalError(f"{path}: categories[0].keypoints: '{joint}' appears "
+                                     f"{count} times, expected once")
+        columns.append(names.index(joint))
+    return np.array(columns), len(names)
+
+
+def _video_id(file_name: str, path: Path, where: str) -> str:
+    """The video id of a PoseTrack18 file_name, checked as `posetrack18_fname2id` does."""
+    folder = os.path.basename(os.path.dirname(file_name))
+    stem = os.path.basename(file_name).split(".")[0]
+    tokens = folder.split("_")
+    if not (stem.isascii() and stem.isdigit() and int(stem) < MAX_FRAME_NUMBER
+            and len(tokens) >= 2 and tokens[0].isascii() and tokens[0].isdigit()
+            and tokens[1] in SEQUENCE_TYPES):
+        raise PoseTrackEvalError(
+            f"{path}: {where}.file_name: cannot parse {file_name!r}; expected "
+            f"'.../<video>_<{'|'.join(SEQUENCE_TYPES)}>_.../<frame 0-9999>.<ext>'")
+    return tokens[0]
+
+
+def _ignore_regions(image: dict, path: Path, where: str) -> list:
+    has_x, has_y = "ignore_regions_x" in image, "ignore_regions_y" in image
+    if not has_x and not has_y:
+        return []
+    if has_x != has_y:
+        raise PoseTrackEvalError(f"{path}: {where}.ignore_regions_{'y' if has_x else 'x'}: "
+                                 "missing (both ignore_regions_x and _y are needed)")
+    xs, ys = image["ignore_regions_x"], image["ignore_regions_y"]
+    if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):
+        raise PoseTrackEvalError(f"{path}: {where}.ignore_regions_x/y: expected two lists of "
+                                 "the same length")
+    regions = []
+    for k, (x, y) in enumerate(zip(xs, ys)):
+        vertices = _numbers([x, y], f"{where}.ignore_regions_x/y[{k}]", path) \
+            if isinstance(x, list) and isinstance(y, list) and len(x) == len(y) else None
+        if vertices is None or not np.isfinite(vertices).all():
+            raise PoseTrackEvalError(f"{path}: {where}.ignore_regions_x/y[{k}]: expected two "
+                                     "lists of finite numbers of the same length")
+        regions.append(vertices.T.reshape(-1, 2))
+    return regions
+
+
+def _numbers(values: list, field: str, path: Path) -> np.ndarray:
+    """float64 array of a (nested) list of JSON numbers; bools, strings and nulls are errors."""
+    try:
+        array = np.array(values)
+    except ValueError as e:   # ragged nesting
+        raise PoseTrackEvalError(f"{path}: {field}: expected numbers") from e
+    if array.size and array.dtype.kind not in "iuf":
+        raise PoseTrackEvalError(f"{path}: {field}: expected numbers")
+    return array.astype(np.float64)
+
+
+def _people(annotations: list[dict], indices: list[int], columns, path: Path, *,
+            is_gt: bool, allow_nonfinite: bool) -> PoseSet:
+    if not annotations:
+        return PoseSet.empty()
+    columns, n_names = columns
+    n = len(annotations)
+    track_ids = np.array([_track_id(a, path, k) for a, k in zip(annotations, indices)],
+                         np.int64)
+    raw = []
+    for ann, k in zip(annotations, indices):
+        kps = _field(ann, "keypoints", list, path, f"annotations[{k}]")
+        if len(kps) != 3 * n_names:
+            raise PoseTrackEvalError(f"{path}: annotations[{k}].keypoints: expected "
+                                     f"{3 * n_names} numbers ({n_names} keypoints x 3), "
+                                     f"got {len(kps)}")
+        raw.append(kps)
+    try:
+        flat = _numbers(raw, "annotations[].keypoints", path)
+    except PoseTrackEvalError:
+        for ann, k in zip(annotations, indices):   # find the culprit for the message
+            _numbers(ann["keypoints"], f"annotations[{k}].keypoints", path)
+        raise
+    xyv = flat.reshape(n, n_names, 3)[:, columns]                       # (N, 15, 3)
+    absent = (xyv[..., 0] == 0) & (xyv[..., 1] == 0) & (xyv[..., 2] == 0)
+    if not allow_nonfinite and not np.isfinite(xyv[..., :2]).all():
+        bad = int(np.argwhere(~np.isfinite(xyv[..., :2]).all(axis=2))[0, 0])
+        raise PoseTrackEvalError(f"{path}: annotations[{indices[bad]}].keypoints: non-finite "
+                                 "coordinate (NaN/Infinity); expected finite pixels")
+    scores = np.full((n, NUM_JOINTS), MIN_SCORE)
+    for row, (ann, k) in enumerate(zip(annotations, indices)):
+        given = ann.get("scores")
+        if given is None or given == []:
+            continue
+        if not isinstance(given, list) or len(given) != n_names:
+            raise PoseTrackEvalError(f"{path}: annotations[{k}].scores: expected a list of "
+                                     f"{n_names} numbers (one per keypoint) or [], got "
+                                     f"{len(given) if isinstance(given, list) else given!r}")
+        scores[row] = _numbers(given, f"annotations[{k}].scores", path)[columns]
+    head_boxes = np.full((n, 4), np.nan)
+    if is_gt:
+        for row, (ann, k) in enumerate(zip(annotations, indices)):
+            if "bbox_head" in ann:
+                head_boxes[row] = _head_box(ann["bbox_head"], path, k)
+    return PoseSet(track_ids, np.ascontiguousarray(xyv[..., :2]), ~absent, scores,
+                   head_boxes, np.array(indices, np.int64))
+
+
+def _track_id(ann: dict, path: Path, k: int) -> int:
+    value = _field(ann, "track_id", (int, float), path, f"annotations[{k}]")
+    if isinstance(value, float) and not value.is_integer():
+        raise PoseTrackEvalError(f"{path}: annotations[{k}].track_id: expected an integer, "
+                                 f"got {value!r}")
+    if value >= MAX_TRACK_ID:
+        raise PoseTrackEvalError(f"{path}: annotations[{k}].track_id: {value!r} is out of "
+                                 f"range; poseval needs track ids < {MAX_TRACK_ID}")
+    return int(value)
+
+
+def _head_box(box, path: Path, k: int) -> np.ndarray:
+    values = _numbers(box, f"annotations[{k}].bbox_head", path) \
+        if isinstance(box, list) and len(box) == 4 else None
+    if values is None or values.shape != (4,) or not np.isfinite(values).all():
+        raise PoseTrackEvalError(f"{path}: annotations[{k}].bbox_head: expected 4 finite "
+                                 "numbers [x, y, w, h]")
+    x, y, w, h = (float(v) for v in box)
+    return np.array([x, y, x + w, y + h])   # x2 = x + w in float64, as poseval's rect
+
+
+def _check_unique_track_ids(people: list[PoseSet], file_names: list[str], path: Path) -> None:
+    for people_in_frame, file_name in zip(people, file_names):
+        ids, counts = np.unique(people_in_frame.track_ids, return_counts=True)
+        if (counts > 1).any():
+            raise PoseTrackEvalError(f"{path}: annotations[].track_id: {int(ids[counts > 1][0])} "
+                                     f"appears {int(counts.max())} times in image "
+                                     f"'{file_name}'; expected unique ids per frame")

@@ -1,0 +1,281 @@
+"""Drawing tracked poses on frames, and writing frames to a video file.
+
+    canvas = draw_poses(frame.image, result.poses, result.track_ids, keypoint_set.names)
+    canvas = draw_text_overlay(canvas, [f"{fps:.1f} FPS"])
+    with VideoWriter("out.mp4", fps=source.fps, frame_size_wh=(width, height)) as writer:
+        writer.write(canvas)
+
+Every drawing function works on a copy and returns it; the input image is never modified.
+Skeletons are keypoint-name pairs (``SKELETON_LINKS``), so any keypoint set of
+``configs/keypoint_sets.yaml`` gets the links whose two names it has.
+"""
+from __future__ import annotations
+
+import colorsys
+import math
+import numbers
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tracker.types import Poses
+
+__all__ = ["SKELETON_LINKS", "track_color", "skeleton_links", "draw_poses",
+           "draw_text_overlay", "VideoWriter"]
+
+#: Links between keypoints by name, for every keypoint set of the zoo; a set uses the ones
+#: whose two names it has (``skeleton_links``).
+SKELETON_LINKS: tuple[tuple[str, str], ...] = (
+    # limbs and torso (all sets)
+    ("left_ankle", "left_knee"), ("left_knee", "left_hip"),
+    ("right_ankle", "right_knee"), ("right_knee", "right_hip"),
+    ("left_hip", "right_hip"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+    ("left_shoulder", "right_shoulder"),
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+    # coco face
+    ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "right_eye"),
+    ("left_eye", "left_ear"), ("right_eye", "right_ear"),
+    ("left_ear", "left_shoulder"), ("right_ear", "right_shoulder"),
+    # posetrack18 head
+    ("nose", "head_bottom"), ("nose", "head_top"),
+    ("head_bottom", "left_shoulder"), ("head_bottom", "right_shoulder"),
+    # mpii / mhp spine
+    ("pelvis", "left_hip"), ("pelvis", "right_hip"), ("pelvis", "thorax"),
+    ("thorax", "upper_neck"), ("upper_neck", "head_top"),
+    ("thorax", "left_shoulder"), ("thorax", "right_shoulder"),
+    # aic, crowdpose, jhmdb, mpii_trb neck and head
+    ("neck", "head_top"), ("neck", "top_head"), ("neck", "head"),
+    ("neck", "left_shoulder"), ("neck", "right_shoulder"),
+    ("neck", "belly"), ("belly", "left_hip"), ("belly", "right_hip"),
+)
+
+_GOLDEN_RATIO_CONJUGATE = 0.618033988749895  # hue step between consecutive ids
+_SATURATIONS = (0.95, 0.7)  # alternated with the id, to separate ids of close hue
+_VALUES = (1.0, 0.8, 0.9)   # all bright enough to read on video
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def track_color(track_id: int) -> tuple[int, int, int]:
+    """BGR colour of a track: a pure function of the id (same colour in every run and
+    whatever the order ids appear in). Hues step by the golden ratio, so consecutive ids
+    are far apart; saturation and value cycle too, so ids of close hue still differ."""
+    track_id = int(track_id)
+    hue = (track_id * _GOLDEN_RATIO_CONJUGATE) % 1.0
+    saturation = _SATURATIONS[track_id % len(_SATURATIONS)]
+    value = _VALUES[track_id % len(_VALUES)]
+    r, g, b = colorsys.hsv_to_rgb(hue, saturation, value)
+    return int(round(b * 255)), int(round(g * 255)), int(round(r * 255))
+
+
+def skeleton_links(keypoint_names, links=SKELETON_LINKS) -> list[tuple[int, int]]:
+    """Index pairs ``(a, b)`` into ``keypoint_names`` of the ``links`` whose two names exist."""
+    index = {name: i for i, name in enumerate(keypoint_names)}
+    return [(index[a], index[b]) for a, b in links if a in index and b in index]
+
+
+def default_thickness(image_shape) -> int:
+    """Line thickness in pixels for an (H, W, ...) image: 1 up to ~600 px, +1 per 400 px."""
+    return max(1, int(round(min(image_shape[:2]) / 400)))
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    """A BGR uint8 copy of a (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) uint8 image."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise ValueError(f"image must be a uint8 array, got {getattr(image, 'dtype', type(image))}")
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image.copy()
+    raise ValueError(f"image must be (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
+
+
+def _pixel(point, limit: int) -> tuple[int, int]:
+    """An (x, y) float point as int pixels, clamped to +-limit so OpenCV never overflows."""
+    return (int(round(min(max(float(point[0]), -limit), limit))),
+            int(round(min(max(float(point[1]), -limit), limit))))
+
+
+def _text_color(background) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on a BGR ``background``."""
+    b, g, r = background
+    return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
+
+
+def _draw_label(canvas: np.ndarray, text: str, x: int, y: int, color, scale: float,
+                thickness: int) -> None:
+    """``text`` on a filled ``color`` box whose bottom-left is (x, y), kept inside the image."""
+    (tw, th), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
+    height, width = canvas.shape[:2]
+    x = min(max(x, 0), max(width - tw - 2, 0))
+    y = min(max(y, th + baseline + 2), height)
+    cv2.rectangle(canvas, (x, y - th - baseline - 2), (x + tw + 2, y), color, -1)
+    cv2.putText(canvas, text, (x + 1, y - baseline - 1), _FONT, scale, _text_color(color),
+                thickness, cv2.LINE_AA)
+
+
+def draw_poses(image_bgr: np.ndarray, poses: Poses, track_ids, keypoint_names, *,
+               keypoint_score_threshold: float = 0.3, draw_boxes: bool = True,
+               thickness: int | None = None) -> np.ndarray:
+    """Draw each person's skeleton, keypoints, box and "id N" label in its track colour.
+
+    Args:
+        image_bgr: (H, W, 3) uint8 (grayscale and BGRA are converted); not modified.
+        poses: N people, keypoints (N, K, 2) in image pixels.
+        track_ids: (N,) ints, one per person (``FrameResult.track_ids``).
+        keypoint_names: K names, in the order of ``poses.keypoints`` (selects the links).
+        keypoint_score_threshold: keypoints scoring below this, or not finite, are not
+            drawn, nor are links touching them.
+        draw_boxes: draw the person box and its label (a box that is not finite is skipped).
+        thickness: line thickness in pixels; None scales it with the image size.
+    Returns:
+        (H, W, 3) uint8, a new image.
+    """
+    canvas = _as_bgr(image_bgr)
+    track_ids = np.asarray(track_ids).reshape(-1)
+    if len(track_ids) != len(poses):
+        raise ValueError(f"track_ids must have shape ({len(poses)},), got {track_ids.shape}")
+    if len(keypoint_names) != poses.num_keypoints:
+        raise ValueError(f"keypoint_names has {len(keypoint_names)} names but poses have "
+                         f"{poses.num_keypoints} keypoints")
+    thickness = default_thickness(canvas.shape) if thickness is None else max(1, int(thickness))
+    radius = thickness + 2
+    limit = 4 * max(canvas.shape[:2]) + 1000
+    links = skeleton_links(keypoint_names)
+    visible = (np.isfinite(poses.keypoints).all(axis=2)
+               & (poses.keypoint_scores >= keypoint_score_threshold))
+    for person, track_id in enumerate(track_ids):
+        color = track_color(int(track_id))
+        points = poses.keypoints[person]
+        for a, b in links:
+            if visible[person, a] and visible[person, b]:
+                cv2.line(canvas, _pixel(points[a], limit), _pixel(points[b], limit), color,
+                         thickness, cv2.LINE_AA)
+        for k in np.flatnonzero(visible[person]):
+            center = _pixel(points[k], limit)
+            cv2.circle(canvas, center, radius, (0, 0, 0), 1, cv2.LINE_AA)
+            cv2.circle(canvas, center, radius - 1, color, -1, cv2.LINE_AA)
+        box = poses.boxes_xyxy[person]
+        if draw_boxes and np.isfinite(box).all():
+            top_left, bottom_right = _pixel(box[:2], limit), _pixel(box[2:], limit)
+            cv2.rectangle(canvas, top_left, bottom_right, color, thickness)
+            _draw_label(canvas, f"id {int(track_id)}", top_left[0], top_left[1], color,
+                        scale=0.4 * thickness + 0.1, thickness=thickness)
+    return canvas
+
+
+def draw_text_overlay(image: np.ndarray, lines: list[str]) -> np.ndarray:
+    """``lines`` (e.g. "12.3 FPS") top-left, white on a dark box; returns a new image."""
+    canvas = _as_bgr(image)
+    thickness = default_thickness(canvas.shape)
+    scale = 0.5 * thickness
+    y = 0
+    for line in lines:
+        (tw, th), baseline = cv2.getTextSize(line, _FONT, scale, thickness)
+        line_height = th + baseline + 6
+        cv2.rectangle(canvas, (0, y), (tw + 8, y + line_height), (0, 0, 0), -1)
+        cv2.putText(canvas, line, (4, y + th + 3), _FONT, scale, (255, 255, 255), thickness,
+                    cv2.LINE_AA)
+        y += line_height
+    return canvas
+
+
+class VideoWriter:
+    """Frames to a video file, written under a temporary name and renamed into place.
+
+        with VideoWriter("out.mp4", fps=25.0, frame_size_wh=(1280, 720)) as writer:
+            writer.write(canvas)  # (720, 1280, 3) uint8 BGR
+
+    Frames go to ``.out.mp4.partial.mp4`` next to ``path`` (same suffix, so OpenCV picks the
+    container from it); ``close()`` finalises that file and renames it onto ``path``
+    (``os.replace``), so a reader never sees a half-written file under ``path``.
+
+    Leaving the ``with`` block by an exception (KeyboardInterrupt included) still finalises
+    and renames what was written: a run stopped with Ctrl-C keeps a playable partial video.
+    A writer closed before any frame was written leaves no file (OpenCV cannot read back a
+    video without frames); ``frames_written`` tells how many there are. Only a process
+    killed outright (SIGKILL, power loss) leaves the temporary file behind.
+
+    Raises (from the constructor): ``ValueError`` for a non-positive ``fps`` or frame size, a
+    path without a suffix or a ``fourcc`` that is not 4 characters; ``FileNotFoundError``
+    when the directory does not exist; ``OSError`` when OpenCV cannot open a writer for
+    this container and codec. Messages name the path.
+    """
+
+    def __init__(self, path, fps: float, frame_size_wh: tuple[int, int],
+                 fourcc: str = "mp4v") -> None:
+        self.path = Path(path)
+        if not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
+            raise ValueError(f"{self.path}: fps must be a number > 0, got {fps!r}")
+        if not (len(frame_size_wh) == 2 and all(
+                isinstance(v, numbers.Integral) and v > 0 for v in frame_size_wh)):
+            raise ValueError(f"{self.path}: frame_size_wh must be two positive ints (width, "
+                             f"height), got {frame_size_wh!r}")
+        if not (isinstance(fourcc, str) and len(fourcc) == 4):
+            raise ValueError(f"{self.path}: fourcc must be 4 characters, got {fourcc!r}")
+        if not self.path.suffix:
+            raise ValueError(f"{self.path}: needs a file extension (e.g. .mp4) to choose the "
+                             "video container")
+        if not self.path.parent.is_dir():
+            raise FileNotFoundError(f"{self.path}: directory {self.path.parent} does not exist")
+        self.fps = float(fps)
+        self.frame_size_wh = (int(frame_size_wh[0]), int(frame_size_wh[1]))
+        self.frames_written = 0
+        self.temp_path = self.path.with_name(f".{self.path.name}.partial{self.path.suffix}")
+        self._writer = cv2.VideoWriter(str(self.temp_path), cv2.VideoWriter_fourcc(*fourcc),
+                                       self.fps, self.frame_size_wh)
+        if not self._writer.isOpened():
+            self._writer.release()
+            self._writer = None
+            self._remove_temp()
+            raise OSError(f"{self.path}: OpenCV cannot write {self.path.suffix} video with "
+                          f"codec {fourcc!r}")
+
+    @property
+    def closed(self) -> bool:
+        return self._writer is None
+
+    def write(self, image_bgr: np.ndarray) -> None:
+        """Append one (H, W, 3) uint8 BGR frame; (W, H) must equal ``frame_size_wh``."""
+        if self._writer is None:
+            raise ValueError(f"{self.path}: write to a closed VideoWriter")
+        width, height = self.frame_size_wh
+        if not (isinstance(image_bgr, np.ndarray) and image_bgr.dtype == np.uint8
+                and image_bgr.shape == (height, width, 3)):
+            raise ValueError(f"{self.path}: frames must be ({height}, {width}, 3) uint8, got "
+                             f"{getattr(image_bgr, 'shape', None)} "
+                             f"{getattr(image_bgr, 'dtype', type(image_bgr))}")
+        self._writer.write(image_bgr)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finalise the file and rename it onto ``path`` (no file if no frame was written).
+        Calling it again does nothing."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if self.frames_written == 0:
+            self._remove_temp()
+            return
+        try:
+            os.replace(self.temp_path, self.path)
+        except OSError as error:
+            raise OSError(f"{self.path}: cannot move the finished video into place (its "
+                          f"frames are kept in {self.temp_path}): {error}") from error
+
+    def _remove_temp(self) -> None:
+        try:
+            self.temp_path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self.close()
