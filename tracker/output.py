@@ -123,6 +123,8 @@ class TrackWriter:
                 f"PoseTrack18 output needs a COCO or PoseTrack18 keypoint model (17 keypoints); "
                 f"this model has {len(names)}: {', '.join(names[:5])}, ... — use --format coco")
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise OutputError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
         self.keypoint_names = names
         self.sequence_name = sequence_name.strip("/")
         self.format = format

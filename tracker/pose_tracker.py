@@ -48,11 +48,14 @@ class PoseTracker:
         max_age_frames: a track not matched for more frames than this is retired; a person
             reappearing within the gap keeps the id.
         keypoint_score_threshold: keypoints scored at or below this are ignored by OKS.
+        min_area: lower bound (pixels^2) of the pose area that scales OKS distances. People
+            cut by the frame border can have boxes of almost zero area, which makes any
+            motion an OKS of 0 and starts a new id every frame.
     """
 
     def __init__(self, *, oks_sigmas, similarity: str = "flow_oks", matcher: str = "greedy",
                  min_similarity: float = 0.1, history_frames: int = 1, max_age_frames: int = 10,
-                 keypoint_score_threshold: float = 0.2) -> None:
+                 keypoint_score_threshold: float = 0.2, min_area: float = 32.0 ** 2) -> None:
         if similarity not in SIMILARITIES:
             raise ValueError(f"similarity must be one of {SIMILARITIES}, got {similarity!r}")
         if matcher not in MATCHERS:
@@ -68,6 +71,9 @@ class PoseTracker:
         self.history_frames = history_frames
         self.max_age_frames = max_age_frames
         self.keypoint_score_threshold = keypoint_score_threshold
+        if not min_area >= 0:
+            raise ValueError(f"min_area must be >= 0, got {min_area}")
+        self.min_area = float(min_area)
         self.reset()
 
     def reset(self) -> None:
@@ -104,7 +110,7 @@ class PoseTracker:
         if self.similarity == "iou":
             boxes = np.stack([t.box_xyxy for t in self._tracks]) if self._tracks else np.zeros((0, 4))
             return iou_matrix(boxes, poses.boxes_xyxy)
-        areas = _box_areas(poses.boxes_xyxy)
+        areas = np.maximum(_box_areas(poses.boxes_xyxy), self.min_area)
         matrix = np.zeros((len(self._tracks), len(poses)))
         for row, track in enumerate(self._tracks):
             history = track.warped if self.similarity == "flow_oks" else track.keypoints
@@ -139,7 +145,8 @@ class PoseTracker:
         for history, value in ((track.keypoints, poses.keypoints[column]),
                                (track.warped, poses.keypoints[column]),
                                (track.scores, poses.keypoint_scores[column]),
-                               (track.areas, float(_box_areas(poses.boxes_xyxy[column:column + 1])[0]))):
+                               (track.areas, max(self.min_area, float(
+                                   _box_areas(poses.boxes_xyxy[column:column + 1])[0])))):
             history.append(value)
         track.box_xyxy = poses.boxes_xyxy[column]
         track.box_score = float(poses.box_scores[column])

@@ -69,12 +69,13 @@ def retrack(name, tracker, seed=0, **noise):
 @pytest.mark.parametrize("matcher", ["greedy", "hungarian"])
 @pytest.mark.parametrize("sequence", SEQUENCES)
 def test_clean_ground_truth_keeps_ids(sequence, matcher, similarity):
-    """Exact GT poses keep their ids; in the crowd of 000015 (10 small people per frame) a
-    handful of switches remain (0.5% of objects; not yet analysed, see the issue note)."""
-    objects = sum(len(f) for f in load_sequence(sequence))
+    """Exact GT poses keep their ids. In the crowd of 000015 people leave through the left
+    border with 2-3 labelled joints and boxes of (almost) zero width: box IoU is then 0 and
+    gives 5 switches; OKS (area floored at ``min_area``) keeps all but one."""
     tracker = PoseTracker(oks_sigmas=SIGMAS, similarity=similarity, matcher=matcher)
     mota, switches = retrack(sequence, tracker, noise_px=0.0, drop_rate=0.0, false_positives=0)
-    limit = 0.005 * objects if sequence == "000015" else 0
+    objects = sum(len(f) for f in load_sequence(sequence))
+    limit = 0 if sequence != "000015" else (5 if similarity == "iou" else 1)
     assert switches <= limit and mota >= 1.0 - limit / objects - 1e-9
 
 

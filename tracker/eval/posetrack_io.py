@@ -383,7 +383,7 @@ def _people(annotations: list[dict], indices: list[int], columns, path: Path, *,
     head_boxes = np.full((n, 4), np.nan)
     if is_gt:
         for row, (ann, k) in enumerate(zip(annotations, indices)):
-            if "bbox_head" in ann:
+            if ann.get("bbox_head") not in (None, []):     # [] or null: no head box
                 head_boxes[row] = _head_box(ann["bbox_head"], path, k)
     return PoseSet(track_ids, np.ascontiguousarray(xyv[..., :2]), ~absent, scores,
                    head_boxes, np.array(indices, np.int64))

@@ -1,0 +1,158 @@
+"""posetrack-run end to end with the real ONNX detector and pose model: outputs, render,
+bad input and interruption."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from apps import run
+from tests.shared_data import shared_path
+
+DETECTOR = ("models", "rtmdet-nano-person", "end2end.onnx")
+POSE = ("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")
+POSETRACK = ("data", "mmpose-testdata", "posetrack18")
+
+
+def _models():
+    return ["--detector-checkpoint", str(shared_path(*DETECTOR)),
+            "--pose-model", "pp_tinypose_256x192", "--pose-checkpoint", str(shared_path(*POSE))]
+
+
+def _video(name="basketball-2p-426x240.mp4"):
+    return str(shared_path("data", "videos", name))
+
+
+def test_video_to_posetrack18_json_and_rendered_video(tmp_path, capsys):
+    out, render = tmp_path / "tracks.json", tmp_path / "tracks.mp4"
+    code = run.main([_video(), "--out", str(out), "--render", str(render), "--max-frames", "6",
+                     "--quiet", *_models()])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert [i["file_name"] for i in data["images"]] == [
+        f"basketball-2p-426x240/{i:06d}.jpg" for i in range(6)]
+    per_frame = [sum(a["image_id"] == i for a in data["annotations"]) for i in range(6)]
+    assert per_frame == [2] * 6                          # the two players, every frame
+    assert {a["track_id"] for a in data["annotations"]} == {0, 1}
+    capture = cv2.VideoCapture(str(render))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    assert "wrote 6 frames, 2 tracks" in capsys.readouterr().err
+
+
+def test_posetrack_frame_folder_gives_poseval_file_names(tmp_path):
+    folder = shared_path(*POSETRACK, "videos", "000001_mpiinew_test")
+    out = tmp_path / "000001_mpiinew_test.json"
+    assert run.main([str(folder), "--out", str(out), "--quiet", "--no-flip", "--max-frames", "4",
+                     *_models()]) == 0
+    data = json.loads(out.read_text())
+    names = [i["file_name"] for i in data["images"]]
+    assert names == [f"posetrack18/videos/000001_mpiinew_test/{i:06d}.jpg" for i in range(4)]
+    assert data["annotations"] and all(len(a["keypoints"]) == 51 for a in data["annotations"])
+
+
+def test_ground_truth_boxes_and_coco_format(tmp_path):
+    folder = shared_path(*POSETRACK, "images", "val", "012834_mpii_test")
+    annotations = shared_path(*POSETRACK, "annotations", "val", "012834_mpii_test.json")
+    out = tmp_path / "coco.json"
+    code = run.main([str(folder), "--out", str(out), "--quiet", "--format", "coco",
+                     "--detector", "posetrack-gt", "--detector-checkpoint", str(annotations),
+                     "--pose-model", "pp_tinypose_256x192",
+                     "--pose-checkpoint", str(shared_path(*POSE))])
+    assert code == 0
+    results = json.loads(out.read_text())
+    gt = json.loads(annotations.read_text())
+    labelled = [a for a in gt["annotations"] if any(a["keypoints"][2::3])]
+    assert len(results) == len(labelled)
+    assert sorted(r["track_id"] for r in results) == list(range(len(labelled)))
+    assert all(len(r["keypoints"]) == 51 for r in results)
+
+
+def test_ctrl_c_writes_the_frames_finished_so_far(tmp_path, monkeypatch, capsys):
+    from tracker.pipeline import Pipeline
+
+    original = Pipeline.__call__
+
+    def interrupt_on_third_frame(self, frame):
+        if frame.index == 2:
+            raise KeyboardInterrupt
+        return original(self, frame)
+
+    monkeypatch.setattr(Pipeline, "__call__", interrupt_on_third_frame)
+    out = tmp_path / "tracks.json"
+    code = run.main([_video(), "--out", str(out), "--quiet", *_models()])
+    assert code == 130
+    assert len(json.loads(out.read_text())["images"]) == 2
+    assert "interrupted: wrote the 2 frames finished so far" in capsys.readouterr().err
+
+
+def test_truncated_video_processes_frames_up_to_the_damage(tmp_path, capsys):
+    data = shared_path("data", "videos", "street-crowd-720p.avi").read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[:len(data) // 10])        # decodes 10 frames
+    out = tmp_path / "tracks.json"
+    assert run.main([str(cut), "--out", str(out), "--quiet", "--no-flip", *_models()]) == 0
+    frames = len(json.loads(out.read_text())["images"])
+    assert 0 < frames < 205
+    assert f"warning: cut.avi: decoding stopped at frame {frames} of 205" in \
+        capsys.readouterr().err
+
+
+def _fails(args, capsys, *needles):
+    assert run.main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("posetrack-run: error: ")
+    for needle in needles:
+        assert needle in err
+    return err
+
+
+def test_bad_sources(tmp_path, capsys):
+    out = str(tmp_path / "t.json")
+    _fails([str(tmp_path / "missing.mp4"), "--out", out, *_models()], capsys, "missing.mp4")
+    text = tmp_path / "notes.txt"
+    text.write_text("not a video\n" * 50)
+    _fails([str(text), "--out", out, *_models()], capsys, "notes.txt is not a video")
+    _fails(["99", "--out", out, *_models()], capsys, "camera 99")
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_bad_detections_file_keeps_an_existing_output(tmp_path, capsys):
+    out = tmp_path / "tracks.json"
+    out.write_text("earlier results")
+    detections = tmp_path / "dets.json"
+    detections.write_text(json.dumps([{"image_id": 0, "bbox": [float("nan"), 0, 10, 10],
+                                       "score": 0.9, "category_id": 1}]).replace("NaN", "NaN"))
+    args = [_video(), "--out", str(out), "--quiet", "--detector", "detections",
+            "--detector-checkpoint", str(detections), "--pose-model", "pp_tinypose_256x192",
+            "--pose-checkpoint", str(shared_path(*POSE))]
+    _fails(args, capsys, "dets.json")
+    detections.write_text(json.dumps([{"file_name": "elsewhere/000000.jpg",
+                                       "bbox": [0, 0, 10, 10], "score": 0.9}]))
+    _fails(args, capsys, "dets.json")
+    assert out.read_text() == "earlier results"
+
+
+def test_frames_without_people(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i:06d}.jpg"), np.full((240, 320, 3), 90, np.uint8))
+    out = tmp_path / "t.json"
+    assert run.main([str(folder), "--out", str(out), "--quiet", *_models()]) == 0
+    data = json.loads(out.read_text())
+    assert len(data["images"]) == 3 and data["annotations"] == []
+
+
+def test_bad_config_and_output_folder(tmp_path, capsys):
+    config = tmp_path / "run.yaml"
+    config.write_text("tracker:\n  min_similarty: 0.2\n")
+    _fails([_video(), "--out", str(tmp_path / "t.json"), "--config", str(config), *_models()],
+           capsys, "run.yaml", "min_similarty")
+    _fails([_video(), "--out", str(tmp_path / "no" / "t.json"), *_models()], capsys,
+           "does not exist")
+
+
+def test_command_line_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        run.main(["video.mp4"])                     # --out is required
+    assert info.value.code == 2

@@ -1,0 +1,129 @@
+"""PoseTrack18 / COCO writers: layout poseval reads, the COCO head mapping, atomic writes."""
+import json
+
+import numpy as np
+import pytest
+
+from tracker.output import (COCO_NAMES, HEAD_BOTTOM_ALONG, HEAD_TOP_ALONG, POSETRACK18_NAMES,
+                            OutputError, TrackWriter, coco_to_posetrack18, sequence_name_for)
+from tracker.types import FrameResult, Poses
+
+
+def _result(index, n, keypoints=None, scores=None, box_scores=None):
+    rng = np.random.default_rng(index)
+    keypoints = rng.uniform(10, 200, (n, 17, 2)) if keypoints is None else keypoints
+    scores = np.full((n, 17), 0.8) if scores is None else scores
+    boxes = np.concatenate([keypoints.min(axis=1), keypoints.max(axis=1)], axis=1) if n else \
+        np.zeros((0, 4))
+    poses = Poses(keypoints=keypoints, keypoint_scores=scores, boxes_xyxy=boxes,
+                  box_scores=np.ones(n) if box_scores is None else box_scores)
+    return FrameResult(index=index, name=f"{index:06d}.jpg", poses=poses,
+                       track_ids=np.arange(n), timestamp_s=index / 30)
+
+
+def test_coco_head_mapping_places_head_points_on_the_shoulder_nose_line():
+    keypoints = np.zeros((1, 17, 2), np.float32)
+    keypoints[0, 0] = [100, 50]                       # nose
+    keypoints[0, 5], keypoints[0, 6] = [80, 150], [120, 150]   # shoulders, midpoint (100, 150)
+    keypoints[0, 3] = [90, 55]
+    scores = np.full((1, 17), 0.9, np.float32)
+    scores[0, 6] = 0.4
+    mapped, mapped_scores = coco_to_posetrack18(keypoints, scores)
+    np.testing.assert_allclose(mapped[0, 1], [100, 150 - 100 * HEAD_BOTTOM_ALONG], atol=1e-4)
+    np.testing.assert_allclose(mapped[0, 2], [100, 150 - 100 * HEAD_TOP_ALONG], atol=1e-4)
+    assert mapped_scores[0, 1] == mapped_scores[0, 2] == pytest.approx(0.4)
+    np.testing.assert_array_equal(mapped[0, [0, 3, 5, 6]], keypoints[0, [0, 3, 5, 6]])
+    assert not np.shares_memory(mapped, keypoints)
+
+
+def test_posetrack18_file_lists_every_frame_in_order(tmp_path):
+    out = tmp_path / "seq.json"
+    writer = TrackWriter(out, keypoint_names=POSETRACK18_NAMES,
+                         sequence_name="images/val/012834_mpii_test")
+    for index, n in enumerate([2, 0, 1]):
+        writer.add(_result(index, n))
+    writer.close()
+    data = json.loads(out.read_text())
+    assert [i["file_name"] for i in data["images"]] == [
+        f"images/val/012834_mpii_test/{i:06d}.jpg" for i in range(3)]
+    assert [a["image_id"] for a in data["annotations"]] == [0, 0, 2]
+    assert data["categories"][0]["keypoints"] == list(POSETRACK18_NAMES)
+    annotation = data["annotations"][0]
+    assert len(annotation["keypoints"]) == 51 and len(annotation["scores"]) == 17
+    assert annotation["track_id"] == 0 and annotation["category_id"] == 1
+    assert all(image["nframes"] == 3 for image in data["images"])
+
+
+def test_low_and_nan_keypoints_are_written_absent(tmp_path):
+    keypoints = np.full((1, 17, 2), 50.0)
+    keypoints[0, 4] = np.nan
+    scores = np.full((1, 17), 0.9)
+    scores[0, 7] = 0.1
+    writer = TrackWriter(tmp_path / "a.json", keypoint_names=POSETRACK18_NAMES,
+                         sequence_name="s", min_keypoint_score=0.4)
+    writer.add(_result(0, 1, keypoints, scores))
+    annotation = writer.to_json()["annotations"][0]
+    xyv = np.reshape(annotation["keypoints"], (17, 3))
+    assert xyv[4].tolist() == [0, 0, 0] and xyv[7].tolist() == [0, 0, 0]
+    assert xyv[0].tolist() == [50, 50, 1]
+    assert annotation["scores"][7] == 0 and annotation["scores"][0] == 0.9
+
+
+def test_person_threshold_and_people_without_keypoints(tmp_path):
+    writer = TrackWriter(tmp_path / "a.json", keypoint_names=POSETRACK18_NAMES,
+                         sequence_name="s", min_person_score=0.5, min_keypoint_score=0.5)
+    scores = np.full((3, 17), 0.9)
+    scores[2] = 0.1                                   # no keypoint left -> not written
+    writer.add(_result(0, 3, scores=scores, box_scores=np.array([0.9, 0.3, 0.9])))
+    assert [a["track_id"] for a in writer.to_json()["annotations"]] == [0]
+
+
+def test_coco_model_is_mapped_for_posetrack18_and_kept_for_coco(tmp_path):
+    result = _result(0, 1)
+    posetrack = TrackWriter(tmp_path / "a.json", keypoint_names=COCO_NAMES, sequence_name="s")
+    posetrack.add(result)
+    xyv = np.reshape(posetrack.to_json()["annotations"][0]["keypoints"], (17, 3))
+    expected, _ = coco_to_posetrack18(result.poses.keypoints, result.poses.keypoint_scores)
+    np.testing.assert_allclose(xyv[:, :2], expected[0], atol=0.01)
+    coco = TrackWriter(tmp_path / "b.json", keypoint_names=COCO_NAMES, sequence_name="s",
+                       format="coco")
+    coco.add(result)
+    coco.close()
+    entry = json.loads((tmp_path / "b.json").read_text())[0]
+    assert entry["image_id"] == 0 and entry["category_id"] == 1 and "track_id" in entry
+    np.testing.assert_allclose(np.reshape(entry["keypoints"], (17, 3))[:, :2],
+                               result.poses.keypoints[0], atol=0.001)
+    np.testing.assert_allclose(np.reshape(entry["keypoints"], (17, 3))[:, 2], 0.8)
+
+
+def test_posetrack18_needs_a_17_keypoint_coco_or_posetrack_model(tmp_path):
+    with pytest.raises(OutputError, match="--format coco"):
+        TrackWriter(tmp_path / "a.json", keypoint_names=[f"k{i}" for i in range(16)],
+                    sequence_name="s")
+    with pytest.raises(OutputError, match="format"):
+        TrackWriter(tmp_path / "a.json", keypoint_names=COCO_NAMES, sequence_name="s",
+                    format="mot")
+
+
+def test_write_is_atomic_and_keeps_an_existing_file_on_failure(tmp_path):
+    out = tmp_path / "tracks.json"
+    out.write_text("previous results")
+    writer = TrackWriter(out, keypoint_names=POSETRACK18_NAMES, sequence_name="s")
+    writer.add(_result(0, 1))
+    writer._annotations[0]["score"] = float("nan")    # json refuses NaN: the write fails
+    with pytest.raises(ValueError):
+        writer.close()
+    assert out.read_text() == "previous results"
+    assert [p.name for p in tmp_path.iterdir()] == ["tracks.json"]   # no temporary left
+    with pytest.raises(OutputError, match="does not exist"):
+        TrackWriter(tmp_path / "missing" / "t.json", keypoint_names=POSETRACK18_NAMES,
+                    sequence_name="s")
+
+
+def test_sequence_names(tmp_path):
+    folder = tmp_path / "images" / "val" / "012834_mpii_test"
+    folder.mkdir(parents=True)
+    assert sequence_name_for(str(folder)) == "images/val/012834_mpii_test"
+    assert sequence_name_for("clips/012834_mpii_test.mp4") == "012834_mpii_test"
+    assert sequence_name_for("0") == "camera0"
+    assert sequence_name_for("rtsp://user:pw@host/cam") == "stream"

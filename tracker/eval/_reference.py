@@ -1,0 +1,187 @@
+"""Straightforward poseval-structured evaluator: the cross-check and speed baseline.
+
+Written after poseval's structure (spec §5-§6): per frame, per person, per joint loops over
+point lists, ``np.append`` of (score, label) pairs, a Python ranking loop, and one
+``motmetrics.MOTAccumulator`` per joint and sequence, summarised with ``mh.compute``
+(forcing motmetrics' scipy solver, as in poseval's reference runs). It shares only the loaded
+frames with the fast path; tests and ``benchmarks/bench_eval.py`` assert both agree.
+Not part of the public API.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.eval.posetrack_io import NUM_JOINTS, PoseSet, SequencePair
+from tracker.eval.results import PoseTrackResults
+
+DIST_THRESHOLD = 0.5
+_MOT_COUNTS = ["num_misses", "num_switches", "num_false_positives", "num_objects",
+               "num_detections"]
+
+
+def _rects(people: PoseSet) -> list[dict]:
+    """poseval-style person dicts: track id, head rect and a list of point dicts."""
+    rects = []
+    for k in range(len(people)):
+        points = [{"id": j, "x": float(people.keypoints[k, j, 0]),
+                   "y": float(people.keypoints[k, j, 1]), "score": float(people.scores[k, j])}
+                  for j in range(NUM_JOINTS) if people.present[k, j]]
+        x1, y1, x2, y2 = people.head_boxes[k].tolist()
+        rects.append({"track_id": int(people.track_ids[k]), "points": points,
+                      "x1": x1, "y1": y1, "x2": x2, "y2": y2})
+    return rects
+
+
+def _point(points: list[dict], joint: int):
+    for point in points:
+        if point["id"] == joint:
+            return point
+    return None
+
+
+def _assign_frame(gt_rects: list[dict], pr_rects: list[dict]):
+    """poseval's `assignGTmulti` for one frame: per-joint (scores, labels) and MOT input."""
+    n_pr, n_gt = len(pr_rects), len(gt_rects)
+    scores = [[] for _ in range(NUM_JOINTS)]
+    labels = [[] for _ in range(NUM_JOINTS)]
+    has_gt = np.zeros((n_gt, NUM_JOINTS), bool)
+    has_pr = np.zeros((n_pr, NUM_JOINTS), bool)
+    score = np.full((n_pr, NUM_JOINTS), np.nan)
+    for g, rect in enumerate(gt_rects):
+        for j in range(NUM_JOINTS):
+            has_gt[g, j] = _point(rect["points"], j) is not None
+    for p, rect in enumerate(pr_rects):
+        for j in range(NUM_JOINTS):
+            point = _point(rect["points"], j)
+            if point is not None:
+                has_pr[p, j] = True
+                score[p, j] = point["score"]
+    if not (n_pr and n_gt):
+        for p in range(n_pr):
+            for j in range(NUM_JOINTS):
+                if has_pr[p, j]:
+                    scores[j].append(score[p, j])
+                    labels[j].append(False)
+        return scores, labels, has_gt, None
+    dist = np.full((n_pr, n_gt, NUM_JOINTS), np.inf)
+    for g, gt in enumerate(gt_rects):
+        head = 0.6 * np.linalg.norm(np.subtract([gt["x2"], gt["y2"]], [gt["x1"], gt["y1"]]))
+        for p, pr in enumerate(pr_rects):
+            for j in range(NUM_JOINTS):
+                if has_pr[p, j] and has_gt[g, j]:
+                    a, b = _point(gt["points"], j), _point(pr["points"], j)
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        dist[p, g, j] = np.linalg.norm(
+                            np.subtract([a["x"], a["y"]], [b["x"], b["y"]])) / head
+    match = dist <= DIST_THRESHOLD
+    n_joints = has_gt.sum(axis=1)
+    pck = 1.0 * match.sum(axis=2)
+    for p in range(n_pr):
+        for g in range(n_gt):
+            if n_joints[g] > 0:
+                pck[p, g] = pck[p, g] / n_joints[g]
+    best = np.argmax(pck, axis=1)
+    for p in range(n_pr):
+        for g in range(n_gt):
+            if g != best[p]:
+                pck[p, g] = 0
+    pr_to_gt = np.argmax(pck, axis=0)
+    pr_to_gt[np.max(pck, axis=0) == 0] = -1
+    for p in range(n_pr):
+        gts = np.flatnonzero(pr_to_gt == p)
+        for j in range(NUM_JOINTS):
+            if has_pr[p, j]:
+                scores[j].append(score[p, j])
+                labels[j].append(bool(match[p, gts[0], j]) if len(gts) else False)
+    mot = []
+    for j in range(NUM_JOINTS):
+        gts, prs = np.flatnonzero(has_gt[:, j]), np.flatnonzero(has_pr[:, j])
+        d = np.full((len(gts), len(prs)), np.nan)
+        for a, g in enumerate(gts):
+            for b, p in enumerate(prs):
+                if match[p, g, j]:
+                    d[a, b] = dist[p, g, j]
+        mot.append(([gt_rects[g]["track_id"] for g in gts],
+                    [pr_rects[p]["track_id"] for p in prs], d))
+    return scores, labels, has_gt, mot
+
+
+def _voc_ap(scores: list, labels: list, n_gt: float) -> float:
+    if not scores:
+        return 0.0
+    order = np.array(scores).argsort()[::-1]
+    sorted_labels = np.array(labels)[order]
+    precision, recall, n_pos = np.zeros(len(order)), np.zeros(len(order)), 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(len(order)):
+            n_pos += int(sorted_labels[k])
+            recall[k] = 1.0 * n_pos / np.float64(n_gt)
+            precision[k] = 1.0 * n_pos / (k + 1)
+    mpre = np.concatenate([[0.0], precision, [0.0]])
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    for k in range(len(mpre) - 2, -1, -1):
+        mpre[k] = max(mpre[k], mpre[k + 1])
+    steps = np.argwhere(~np.equal(mrec[1:], mrec[:-1])).flatten() + 1
+    return float(np.sum((mrec[steps] - mrec[steps - 1]) * mpre[steps])) * 100
+
+
+def reference_evaluate(sequences: list[SequencePair], *,
+                       tracking: bool = True) -> PoseTrackResults:
+    """Same results as ``evaluate_sequences`` (without per-sequence), the slow way."""
+    import motmetrics as mm
+
+    scores = [[] for _ in range(NUM_JOINTS)]
+    labels = [[] for _ in range(NUM_JOINTS)]
+    n_gt = np.zeros(NUM_JOINTS)
+    mot_by_seq = []
+    for seq in sequences:
+        mot_by_seq.append([])
+        for frame in seq.frames:
+            s, lab, has_gt, mot = _assign_frame(_rects(frame.gt), _rects(frame.pred))
+            for j in range(NUM_JOINTS):
+                scores[j] += s[j]
+                labels[j] += lab[j]
+            n_gt += has_gt.sum(axis=0)
+            mot_by_seq[-1].append(mot)
+    ap = np.array([_voc_ap(scores[j], labels[j], n_gt[j]) for j in range(NUM_JOINTS)])
+    if not tracking:
+        return PoseTrackResults(ap_per_joint=ap)
+    totals = {name: np.zeros(NUM_JOINTS) for name in _MOT_COUNTS + ["sum_d", "sum_d_matched"]}
+    metrics = mm.metrics.create()
+    with mm.lap.set_default_solver("scipy"):
+        for mots in mot_by_seq:
+            accs = [mm.MOTAccumulator(auto_id=True) for _ in range(NUM_JOINTS)]
+            for mot in mots[:-1]:
+                for j in range(NUM_JOINTS):
+                    if mot is None:
+                        accs[j].update([0], [0], np.full((1, 1), np.nan))
+                    else:
+                        accs[j].update(*mot[j])
+            for j in range(NUM_JOINTS):
+                values = metrics.compute(accs[j], metrics=_MOT_COUNTS, return_dataframe=False)
+                for name in _MOT_COUNTS:
+                    totals[name][j] += values[name]
+                events = accs[j].events
+                totals["sum_d"][j] += np.nan_to_num(events["D"].sum())
+                totals["sum_d_matched"][j] += np.nan_to_num(
+                    events[events.Type.isin(["MATCH", "SWITCH"])]["D"].sum())
+    return PoseTrackResults(ap_per_joint=ap, **_mot_from_totals(totals))
+
+
+def _mot_from_totals(t: dict) -> dict:
+    out = {k: np.zeros(NUM_JOINTS) for k in ("mota_per_joint", "motp_per_joint",
+                                             "motp_legacy_per_joint", "precision_per_joint",
+                                             "recall_per_joint")}
+    for j in range(NUM_JOINTS):
+        n_obj = t["num_objects"][j] if t["num_objects"][j] > 0 else np.nan
+        n_fp, n_det = t["num_false_positives"][j], t["num_detections"][j]
+        out["mota_per_joint"][j] = 100 * (1.0 - (t["num_misses"][j] + t["num_switches"][j]
+                                                 + n_fp) / n_obj)
+        out["motp_per_joint"][j] = 0.0 if n_det == 0 else 100 * (1.0 - t["sum_d"][j] / n_det)
+        out["motp_legacy_per_joint"][j] = (0.0 if n_det == 0 else
+                                           100 * (1.0 - t["sum_d_matched"][j] / n_det))
+        out["precision_per_joint"][j] = 100 * (n_det / (n_fp + n_det if n_fp + n_det > 0
+                                                        else np.nan))
+        out["recall_per_joint"][j] = 100 * (n_det / n_obj)
+    return out
+

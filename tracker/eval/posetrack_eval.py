@@ -1,0 +1,59 @@
+"""PoseTrack18 evaluation end to end: load, AP, tracking metrics, results.
+
+Same numbers as ``python -m poseval.evaluate --evalPoseEstimation --evalPoseTracking`` (see
+`shared/specs/posetrack18-eval.md`); AP and tracking run on the same cleaned-up frames.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from tracker.eval.posetrack_ap import ApInputs, ap_inputs, compute_ap
+from tracker.eval.posetrack_io import SequencePair, load_sequences
+from tracker.eval.posetrack_mota import (MotCounts, accumulate_sequence, mot_metrics,
+                                         single_frame_sequences)
+from tracker.eval.results import PoseTrackResults
+
+
+def evaluate(gt_dir: str | os.PathLike, pred_dir: str | os.PathLike, *, tracking: bool = True,
+             per_sequence: bool = False, allow_nonfinite: bool = False,
+             sort_files: bool = True) -> PoseTrackResults:
+    """Evaluate the PoseTrack18 prediction files of ``pred_dir`` against ``gt_dir``.
+
+    tracking: also compute MOTA/MOTP/precision/recall (poseval's ``--evalPoseTracking``).
+    per_sequence: also evaluate every sequence alone (poseval's ``-s``).
+    allow_nonfinite: accept NaN/Infinity keypoint coordinates (they never match, as in
+    poseval) instead of raising :class:`PoseTrackEvalError`.
+    sort_files: process GT files sorted by name instead of poseval's ``glob`` order (only
+    AP with score ties across sequences depends on it).
+    """
+    sequences = load_sequences(gt_dir, pred_dir, allow_nonfinite=allow_nonfinite,
+                               sort_files=sort_files)
+    return evaluate_sequences(sequences, tracking=tracking, per_sequence=per_sequence)
+
+
+def evaluate_sequences(sequences: tuple[SequencePair, ...] | list[SequencePair], *,
+                       tracking: bool = True, per_sequence: bool = False) -> PoseTrackResults:
+    """Results over already loaded sequences (``load_sequences``), in their order."""
+    evaluated = [s for s in sequences if s.frames]   # poseval never sees frameless sequences
+    inputs = [ap_inputs(s.frames) for s in evaluated]
+    counts = [accumulate_sequence(s.frames) for s in evaluated] if tracking else None
+    by_sequence = {}
+    if per_sequence:
+        for k, seq in enumerate(evaluated):
+            by_sequence[seq.name] = _results(inputs[k], counts[k] if tracking else None)
+    total_counts = sum(counts, MotCounts()) if tracking else None
+    results = _results(ApInputs.concatenate(inputs), total_counts)
+    return dataclasses.replace(
+        results, per_sequence=by_sequence,
+        single_frame_sequences=single_frame_sequences(evaluated) if tracking else ())
+
+
+def _results(inputs: ApInputs, counts: MotCounts | None) -> PoseTrackResults:
+    ap = compute_ap(inputs).ap
+    if counts is None:
+        return PoseTrackResults(ap_per_joint=ap)
+    mot = mot_metrics(counts)
+    return PoseTrackResults(ap_per_joint=ap, mota_per_joint=mot["mota"],
+                            motp_per_joint=mot["motp"], motp_legacy_per_joint=mot["motp_legacy"],
+                            precision_per_joint=mot["precision"], recall_per_joint=mot["recall"])
