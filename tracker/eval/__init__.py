@@ -13,8 +13,9 @@ compute the metrics on them. Bad input raises ``PoseTrackEvalError`` (a ``ValueE
 """
 from tracker.eval.posetrack_ap import ApResult, evaluate_ap, pair_distances
 from tracker.eval.posetrack_eval import evaluate, evaluate_sequences
-from tracker.eval.posetrack_io import (POSEVAL_JOINTS, FramePair, PoseSet, PoseTrackEvalError,
-                                       SequencePair, load_sequences)
+from tracker.eval.posetrack_io import load_sequences
+from tracker.eval.posetrack_types import (POSEVAL_JOINTS, FramePair, PoseSet, PoseTrackEvalError,
+                                          SequencePair)
 from tracker.eval.posetrack_mota import MotCounts, accumulate_sequence, mot_metrics
 from tracker.eval.results import JOINT_GROUPS, PoseTrackResults
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracker.eval.posetrack_io import NUM_JOINTS, PoseSet, SequencePair
+from tracker.eval.posetrack_types import NUM_JOINTS, PoseSet, SequencePair
 from tracker.eval.results import PoseTrackResults
 
 DIST_THRESHOLD = 0.5

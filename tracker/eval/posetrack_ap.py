@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.eval.posetrack_io import NUM_JOINTS, FramePair, PoseSet
+from tracker.eval.posetrack_types import NUM_JOINTS, FramePair, PoseSet
 
 #: PCKh threshold on the head-size-normalised distance (inclusive), `evaluateAP.distThresh`.
 DIST_THRESHOLD = 0.5

@@ -9,7 +9,8 @@ import dataclasses
 import os
 
 from tracker.eval.posetrack_ap import ApInputs, ap_inputs, compute_ap
-from tracker.eval.posetrack_io import SequencePair, load_sequences
+from tracker.eval.posetrack_io import load_sequences
+from tracker.eval.posetrack_types import SequencePair
 from tracker.eval.posetrack_mota import (MotCounts, accumulate_sequence, mot_metrics,
                                          single_frame_sequences)
 from tracker.eval.results import PoseTrackResults

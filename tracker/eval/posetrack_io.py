@@ -24,8 +24,9 @@ Where poseval crashes, asserts or silently drops data, this module raises
   duplicate track ids in one prediction frame (GT duplicates are not checked, like poseval);
 * non-finite keypoint coordinates unless ``allow_nonfinite=True`` (then, like poseval, such a
   point is present but never matches and is never inside an ignore region);
-* a GT person without ``bbox_head`` in an evaluated frame that has predictions (poseval:
-  KeyError); elsewhere it is allowed, as in poseval;
+* a GT person without ``bbox_head`` (absent, ``null`` or ``[]``) in an evaluated frame that
+  has predictions (poseval: KeyError, or IndexError for ``[]`` already while loading);
+  elsewhere it is allowed. Prediction head boxes are never read;
 * PoseTrack17 ``annolist`` files are not supported (convert them to PoseTrack18 first).
 """
 from __future__ import annotations
@@ -39,91 +40,11 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-POSEVAL_JOINTS = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
-    "left_wrist", "head_bottom", "nose", "head_top",
-)  # poseval joint ids 0..14 (`convert.py:POSETRACK18_LM_NAMES`); head_bottom is poseval's "neck"
-NUM_JOINTS = len(POSEVAL_JOINTS)
-MIN_SCORE = -9999.0         # score of a predicted joint without one (`eval_helpers.MIN_SCORE`)
-MAX_TRACK_ID = 10000        # track ids must be < this (`eval_helpers.MAX_TRACK_ID`)
-HEAD_SIZE_FACTOR = 0.6      # PCKh reference = 0.6 x head-box diagonal (`getHeadSize`)
+from tracker.eval.posetrack_types import (MAX_TRACK_ID, MIN_SCORE, NUM_JOINTS, POSEVAL_JOINTS,
+                                          FramePair, PoseSet, PoseTrackEvalError, SequencePair)
+
 SEQUENCE_TYPES = ("mpii", "bonn", "mpiinew")   # `posetrack18_id2fname.seqtype2idx`
 MAX_FRAME_NUMBER = 10000
-
-
-class PoseTrackEvalError(ValueError):
-    """Bad evaluator input; the message names the file, the field and what was expected."""
-
-
-@dataclass(frozen=True, eq=False)
-class PoseSet:
-    """The people of one frame, in file order, with keypoints in poseval's joint order.
-
-    track_ids (N,) int64; keypoints (N, 15, 2) float64 pixels (0 where absent);
-    present (N, 15) bool; scores (N, 15) float64 (``MIN_SCORE`` where the file has none);
-    head_boxes (N, 4) float64 x1, y1, x2, y2 (NaN without ``bbox_head``);
-    annotation_index (N,) int64 position in the file's ``annotations`` list.
-    """
-
-    track_ids: np.ndarray
-    keypoints: np.ndarray
-    present: np.ndarray
-    scores: np.ndarray
-    head_boxes: np.ndarray
-    annotation_index: np.ndarray
-
-    def __post_init__(self):
-        n = len(self.track_ids)
-        expected = {"track_ids": (n,), "keypoints": (n, NUM_JOINTS, 2),
-                    "present": (n, NUM_JOINTS), "scores": (n, NUM_JOINTS),
-                    "head_boxes": (n, 4), "annotation_index": (n,)}
-        for name, shape in expected.items():
-            if getattr(self, name).shape != shape:
-                raise ValueError(f"PoseSet.{name} must have shape {shape}, "
-                                 f"got {getattr(self, name).shape}")
-
-    def __len__(self) -> int:
-        return len(self.track_ids)
-
-    @classmethod
-    def empty(cls) -> PoseSet:
-        return cls(np.zeros(0, np.int64), np.zeros((0, NUM_JOINTS, 2)),
-                   np.zeros((0, NUM_JOINTS), bool), np.zeros((0, NUM_JOINTS)),
-                   np.zeros((0, 4)), np.zeros(0, np.int64))
-
-    def select(self, keep: np.ndarray, present: np.ndarray | None = None) -> PoseSet:
-        """The people where ``keep`` (N,) is true, optionally with a new ``present`` (N, 15)."""
-        present = self.present if present is None else present
-        return PoseSet(self.track_ids[keep], self.keypoints[keep], present[keep],
-                       self.scores[keep], self.head_boxes[keep], self.annotation_index[keep])
-
-    @property
-    def head_sizes(self) -> np.ndarray:
-        """(N,) ``0.6 * ||(x2 - x1, y2 - y1)||``, no clamp (a degenerate box never matches)."""
-        wh = self.head_boxes[:, 2:] - self.head_boxes[:, :2]
-        return HEAD_SIZE_FACTOR * np.sqrt(wh[:, 0] * wh[:, 0] + wh[:, 1] * wh[:, 1])
-
-
-@dataclass(frozen=True)
-class FramePair:
-    """One evaluated frame: GT and prediction after cleanup; ``image`` is the GT file_name."""
-
-    gt: PoseSet
-    pred: PoseSet
-    image: str
-    index: int  # position in the GT file's ``images``
-
-
-@dataclass(frozen=True)
-class SequencePair:
-    """One GT file and its prediction file; ``frames`` holds only the evaluated frames."""
-
-    name: str
-    gt_file: Path
-    pred_file: Path
-    frames: tuple[FramePair, ...]
-
 
 @dataclass(frozen=True)
 class _Video:
@@ -253,10 +174,13 @@ def parse_video(data: dict, *, path: Path, is_gt: bool, allow_nonfinite: bool) -
         if not isinstance(ann, dict):
             raise PoseTrackEvalError(f"{path}: annotations[{k}]: expected an object")
         image_id = ann.get("image_id")
-        if isinstance(image_id, (int, str)) and image_id in by_image:
+        if isinstance(image_id, (int, float, str)) and image_id in by_image:
             by_image[image_id].append(k)  # annotations of unknown images are ignored (poseval)
-    people = [_people([annotations[k] for k in by_image[i]], by_image[i], columns, path,
-                      is_gt=is_gt, allow_nonfinite=allow_nonfinite) for i in ids]
+    order = [k for image_id in ids for k in by_image[image_id]]
+    everybody = _people([annotations[k] for k in order], order, columns, path, is_gt=is_gt,
+                        allow_nonfinite=allow_nonfinite)
+    bounds = np.cumsum([0] + [len(by_image[image_id]) for image_id in ids])
+    people = [everybody.select(slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
     if not is_gt:
         _check_unique_track_ids(people, file_names, path)
     return _Video(file_names, people, regions)
@@ -344,49 +268,56 @@ def _numbers(values: list, field: str, path: Path) -> np.ndarray:
 
 def _people(annotations: list[dict], indices: list[int], columns, path: Path, *,
             is_gt: bool, allow_nonfinite: bool) -> PoseSet:
+    """All ``annotations`` (positions ``indices`` in the file) as one PoseSet."""
     if not annotations:
         return PoseSet.empty()
     columns, n_names = columns
     n = len(annotations)
     track_ids = np.array([_track_id(a, path, k) for a, k in zip(annotations, indices)],
                          np.int64)
-    raw = []
     for ann, k in zip(annotations, indices):
         kps = _field(ann, "keypoints", list, path, f"annotations[{k}]")
         if len(kps) != 3 * n_names:
             raise PoseTrackEvalError(f"{path}: annotations[{k}].keypoints: expected "
                                      f"{3 * n_names} numbers ({n_names} keypoints x 3), "
                                      f"got {len(kps)}")
-        raw.append(kps)
-    try:
-        flat = _numbers(raw, "annotations[].keypoints", path)
-    except PoseTrackEvalError:
-        for ann, k in zip(annotations, indices):   # find the culprit for the message
-            _numbers(ann["keypoints"], f"annotations[{k}].keypoints", path)
-        raise
-    xyv = flat.reshape(n, n_names, 3)[:, columns]                       # (N, 15, 3)
+    xyv = _per_annotation_numbers([a["keypoints"] for a in annotations], indices, "keypoints",
+                                  path).reshape(n, n_names, 3)[:, columns]   # (N, 15, 3)
     absent = (xyv[..., 0] == 0) & (xyv[..., 1] == 0) & (xyv[..., 2] == 0)
     if not allow_nonfinite and not np.isfinite(xyv[..., :2]).all():
         bad = int(np.argwhere(~np.isfinite(xyv[..., :2]).all(axis=2))[0, 0])
         raise PoseTrackEvalError(f"{path}: annotations[{indices[bad]}].keypoints: non-finite "
                                  "coordinate (NaN/Infinity); expected finite pixels")
     scores = np.full((n, NUM_JOINTS), MIN_SCORE)
-    for row, (ann, k) in enumerate(zip(annotations, indices)):
-        given = ann.get("scores")
-        if given is None or given == []:
-            continue
+    rows = [r for r, a in enumerate(annotations) if a.get("scores") not in (None, [])]
+    for r in rows:
+        given = annotations[r]["scores"]
         if not isinstance(given, list) or len(given) != n_names:
-            raise PoseTrackEvalError(f"{path}: annotations[{k}].scores: expected a list of "
-                                     f"{n_names} numbers (one per keypoint) or [], got "
+            raise PoseTrackEvalError(f"{path}: annotations[{indices[r]}].scores: expected a "
+                                     f"list of {n_names} numbers (one per keypoint) or [], got "
                                      f"{len(given) if isinstance(given, list) else given!r}")
-        scores[row] = _numbers(given, f"annotations[{k}].scores", path)[columns]
+    if rows:
+        scores[rows] = _per_annotation_numbers([annotations[r]["scores"] for r in rows],
+                                               [indices[r] for r in rows], "scores",
+                                               path)[:, columns]
     head_boxes = np.full((n, 4), np.nan)
     if is_gt:
-        for row, (ann, k) in enumerate(zip(annotations, indices)):
-            if ann.get("bbox_head") not in (None, []):     # [] or null: no head box
-                head_boxes[row] = _head_box(ann["bbox_head"], path, k)
+        rows = [r for r, a in enumerate(annotations) if a.get("bbox_head") not in (None, [])]
+        for r in rows:                                  # [] or null: no head box
+            head_boxes[r] = _head_box(annotations[r]["bbox_head"], path, indices[r])
     return PoseSet(track_ids, np.ascontiguousarray(xyv[..., :2]), ~absent, scores,
                    head_boxes, np.array(indices, np.int64))
+
+
+def _per_annotation_numbers(lists: list[list], indices: list[int], key: str,
+                            path: Path) -> np.ndarray:
+    """(N, L) float64 of equally long lists; the error names the first bad annotation."""
+    try:
+        return _numbers(lists, f"annotations[].{key}", path)
+    except PoseTrackEvalError:
+        for values, k in zip(lists, indices):
+            _numbers(values, f"annotations[{k}].{key}", path)
+        raise
 
 
 def _track_id(ann: dict, path: Path, k: int) -> int:
@@ -394,7 +325,7 @@ def _track_id(ann: dict, path: Path, k: int) -> int:
     if isinstance(value, float) and not value.is_integer():
         raise PoseTrackEvalError(f"{path}: annotations[{k}].track_id: expected an integer, "
                                  f"got {value!r}")
-    if value >= MAX_TRACK_ID:
+    if not -2 ** 62 < value < MAX_TRACK_ID:
         raise PoseTrackEvalError(f"{path}: annotations[{k}].track_id: {value!r} is out of "
                                  f"range; poseval needs track ids < {MAX_TRACK_ID}")
     return int(value)
@@ -412,8 +343,9 @@ def _head_box(box, path: Path, k: int) -> np.ndarray:
 
 def _check_unique_track_ids(people: list[PoseSet], file_names: list[str], path: Path) -> None:
     for people_in_frame, file_name in zip(people, file_names):
-        ids, counts = np.unique(people_in_frame.track_ids, return_counts=True)
-        if (counts > 1).any():
-            raise PoseTrackEvalError(f"{path}: annotations[].track_id: {int(ids[counts > 1][0])} "
-                                     f"appears {int(counts.max())} times in image "
-                                     f"'{file_name}'; expected unique ids per frame")
+        ids = people_in_frame.track_ids.tolist()
+        if len(set(ids)) != len(ids):
+            dup = next(t for t in ids if ids.count(t) > 1)
+            raise PoseTrackEvalError(f"{path}: annotations[].track_id: {dup} appears "
+                                     f"{ids.count(dup)} times in image '{file_name}'; "
+                                     "expected unique ids per frame")

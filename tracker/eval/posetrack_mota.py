@@ -37,7 +37,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from tracker.eval.posetrack_ap import DIST_THRESHOLD, pair_distances
-from tracker.eval.posetrack_io import NUM_JOINTS, FramePair, SequencePair
+from tracker.eval.posetrack_types import NUM_JOINTS, FramePair, SequencePair
 
 
 def _zeros_int() -> np.ndarray:
@@ -113,8 +113,7 @@ def _update_frame(counts: MotCounts, states: list[_JointTrackState], frame: Fram
         for j in set(j_idx.tolist()):
             n, switches, d_all, d_matched = _match_joint(
                 states[j], pairs[j], gt_ids=gt_ids, pred_ids=pred_ids, pred_of_id=pred_of_id,
-                objects=np.flatnonzero(gt.present[:, j]).tolist(),
-                hyps=np.flatnonzero(pred.present[:, j]).tolist())
+                gt_has=gt.present[:, j], pred_has=pred.present[:, j])
             matched[j] = n
             counts.switches[j] += switches
             counts.sum_distance[j] += d_all
@@ -125,17 +124,19 @@ def _update_frame(counts: MotCounts, states: list[_JointTrackState], frame: Fram
 
 
 def _match_joint(state: _JointTrackState, pairs: dict, *, gt_ids: list, pred_ids: list,
-                 pred_of_id: dict, objects: list, hyps: list) -> tuple[int, int, float, float]:
+                 pred_of_id: dict, gt_has: np.ndarray,
+                 pred_has: np.ndarray) -> tuple[int, int, float, float]:
     """One ``MOTAccumulator.update`` for one joint: (matches+switches, switches, D of the
     MATCH/SWITCH/ASCEND/TRANSFER/MIGRATE rows, D of the MATCH/SWITCH rows).
 
     pairs: {(gt index, pred index): distance} of the candidate pairs (distance <= 0.5).
-    objects / hyps: GT / prediction indices having the joint, in file order.
+    gt_has (G,) / pred_has (P,): which people have the joint (objects / hypotheses).
     """
     used_g, used_p = set(), set()
     n_matched = n_switches = 0
     d_all = d_matched = 0.0
-    for g in objects:                                   # 1. keep previous correspondences
+    # 1. keep previous correspondences, objects in GT order (only paired objects can match)
+    for g in sorted({g for g, _ in pairs}):
         o = gt_ids[g]
         if o not in state.last_hyp:
             continue
@@ -143,10 +144,8 @@ def _match_joint(state: _JointTrackState, pairs: dict, *, gt_ids: list, pred_ids
         if p is None or p in used_p or (g, p) not in pairs:
             continue
         d = pairs[g, p]
-        used_g.add(g)
+        used_g.add(g)   # (o and its hypothesis are already in matched_objects / seen_hyps)
         used_p.add(p)
-        state.matched_objects.add(o)
-        state.seen_hyps.add(pred_ids[p])
         n_matched += 1
         d_all += d
         d_matched += d
@@ -156,7 +155,8 @@ def _match_joint(state: _JointTrackState, pairs: dict, *, gt_ids: list, pred_ids
     if len({g for g, _, _ in rest}) == len(rest) == len({p for _, p, _ in rest}):
         new_pairs = sorted(rest)                        # unique assignment, in row order
     else:
-        new_pairs = _solve_scipy(rest, objects=objects, hyps=hyps)
+        new_pairs = _solve_scipy(rest, objects=np.flatnonzero(gt_has).tolist(),
+                                 hyps=np.flatnonzero(pred_has).tolist())
     for g, p, d in new_pairs:                           # 2./3. new pairs
         o, h = gt_ids[g], pred_ids[p]
         if o in state.last_hyp and state.last_hyp[o] != h:

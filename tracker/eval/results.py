@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tracker.eval.posetrack_io import POSEVAL_JOINTS
+from tracker.eval.posetrack_types import POSEVAL_JOINTS
 
 #: Printed groups -> poseval joint ids, in poseval's summation order.
 JOINT_GROUPS = {

@@ -6,6 +6,10 @@ Synthetic people have all 15 evaluated joints on a fixed skeleton around (x, y) 
 to 12-frame sequences: person p (file order) is translated by (3t + p, 2t) px in frame t,
 frames 3 and 8 are unlabeled (image listed, no annotations), the real ignore regions stay
 where they are, and "perfect" predictions are the GT people with every joint scored 0.9.
+Where the spec leaves a detail open (which person is dropped, which frame is emptied, where
+a false positive goes), the choice here fits the spec's description and reproduces its
+numbers; with the same GT the jitter and "extra joints" runs (random positions) cannot be
+rebuilt and are not included.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ SANITY_SEQUENCES = ("003418_mpii_test", "009473_mpii_test", "012834_mpii_test")
 def person(track_id, x: float, y: float, *, score: float | None = 0.9, drop=(), nan=(),
            overrides: dict | None = None) -> dict:
     """A PoseTrack18 annotation: all 15 joints around (x, y) unless named in ``drop``."""
+    x, y = float(x), float(y)
     keypoints, scores = [], []
     for name in NAMES17:
         if name in _OFFSETS and name not in drop:

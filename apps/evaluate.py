@@ -1,0 +1,87 @@
+"""posetrack-eval: PoseTrack18 pose AP and tracking MOTA, with the numbers of poseval.
+
+    posetrack-eval annotations/val/ predictions/ --json results.json
+    posetrack-eval annotations/val/ predictions/ --per-sequence --no-tracking
+
+GT_DIR holds one PoseTrack18 file per sequence; PRED_DIR a file of the same name for each.
+Prints poseval's tables (AP, then MOT). Exit codes: 0 ok, 1 bad input (one line
+``error: <file>: <field>: ...`` on stderr), 2 bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from tracker.eval import PoseTrackEvalError, evaluate
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="posetrack-eval", description=__doc__.split("\n")[0])
+    parser.add_argument("gt_dir", type=Path, help="folder of ground-truth PoseTrack18 files")
+    parser.add_argument("pred_dir", type=Path, help="folder of prediction files (same names)")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the results as JSON here (NaN as null)")
+    parser.add_argument("--per-sequence", action="store_true",
+                        help="also evaluate and print every sequence alone")
+    parser.add_argument("--no-tracking", action="store_true",
+                        help="only pose AP (no MOTA/MOTP/precision/recall)")
+    parser.add_argument("--allow-nonfinite", action="store_true",
+                        help="accept NaN/Infinity keypoint coordinates (never matching, as "
+                             "poseval) instead of failing")
+    parser.add_argument("--glob-order", action="store_true",
+                        help="read sequences in directory order like poseval instead of "
+                             "sorted by name (matters only for AP score ties)")
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    return parser.parse_args(argv)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, then rename it onto ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def run(args) -> int:
+    results = evaluate(args.gt_dir, args.pred_dir, tracking=not args.no_tracking,
+                       per_sequence=args.per_sequence, allow_nonfinite=args.allow_nonfinite,
+                       sort_files=not args.glob_order)
+    for name, seq_results in results.per_sequence.items():
+        print(f"Sequence {name}:")
+        print(seq_results.table())
+        print()
+    if args.per_sequence:
+        print("All sequences:")
+    print(results.table())
+    if results.single_frame_sequences:
+        print(f"note: {len(results.single_frame_sequences)} sequence(s) with a single "
+              f"evaluated frame add no tracking events (poseval would crash): "
+              f"{', '.join(results.single_frame_sequences)}", file=sys.stderr)
+    if args.json:
+        write_atomically(args.json, json.dumps(results.to_dict(), indent=1, allow_nan=False))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (PoseTrackEvalError, OSError) as e:
+        if args.verbose:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
