@@ -12,10 +12,17 @@ propagation. Real detectors and flow on annotated video are scored with ``posetr
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
-from benchmarks.tracking_sim import box_mota, simulate
+from benchmarks.tracking_sim import POSETRACK18, box_mota, simulate
 from tests.shared_data import SHARED_ROOT
+from tracker.output import TrackWriter
+
+#: The Bonn sequences whose people have head boxes, which poseval's PCKh needs.
+HEAD_BOX_SEQUENCES = ("000001", "000026", "47476901", "5997927", "8454334")
 
 VARIANTS = {
     "greedy IoU (mmpose demo)": (dict(similarity="iou", min_similarity=0.3, max_age_frames=0),
@@ -29,6 +36,32 @@ VARIANTS = {
     "hungarian flow-OKS + propagation": (dict(similarity="flow_oks", matcher="hungarian"),
                                          dict(), True),
 }
+
+
+def poseval_scores(folder: Path, tracker_options, pipeline_options, use_flow, seed: int,
+                   min_person_score: float = 0.5, min_keypoint_score: float = 0.4):
+    """PoseTrack18 AP / MOTA (``tracker.eval``, equal to poseval) of one variant on the
+    sequences with head boxes; the output thresholds are the paper's (0.5 box, 0.4 joint)."""
+    from tracker.eval import evaluate
+
+    with tempfile.TemporaryDirectory() as temporary:
+        gt_dir, pred_dir = Path(temporary, "gt"), Path(temporary, "pred")
+        gt_dir.mkdir()
+        pred_dir.mkdir()
+        for name in HEAD_BOX_SEQUENCES:
+            path = folder / f"{name}_bonn_train.json"
+            shutil.copy(path, gt_dir / path.name)
+            _, names, results = simulate(path, tracker_options=tracker_options,
+                                         pipeline_options=pipeline_options, use_flow=use_flow,
+                                         seed=seed)
+            writer = TrackWriter(pred_dir / path.name, keypoint_names=POSETRACK18.names,
+                                 sequence_name=str(Path(names[0]).parent),
+                                 min_person_score=min_person_score,
+                                 min_keypoint_score=min_keypoint_score)
+            for result in results:
+                writer.add(result)
+            writer.close()
+        return evaluate(gt_dir, pred_dir)
 
 
 def main(argv=None) -> int:
@@ -58,6 +91,13 @@ def main(argv=None) -> int:
         mota = 1.0 - errors / totals["num_objects"]
         print(f"{name:36s} {100 * mota:7.2f} {totals['num_switches']:6.0f} "
               f"{totals['num_misses']:6.0f} {totals['num_false_positives']:6.0f}")
+    print(f"\nPoseTrack18 AP / MOTA (poseval's numbers) on the {len(HEAD_BOX_SEQUENCES)} "
+          "sequences with head boxes, seed 0, output thresholds box 0.5 / joint 0.4")
+    print(f"{'variant':36s} {'AP':>7s} {'MOTA':>7s} {'MOTP':>7s} {'Prec':>7s} {'Rec':>7s}")
+    for name, (tracker_options, pipeline_options, use_flow) in VARIANTS.items():
+        results = poseval_scores(folder, tracker_options, pipeline_options, use_flow, seed=0)
+        print(f"{name:36s} {results.ap['total']:7.1f} {results.mota['total']:7.1f} "
+              f"{results.motp:7.1f} {results.precision:7.1f} {results.recall:7.1f}")
     return 0
 
 

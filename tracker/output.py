@@ -16,7 +16,7 @@ every processed frame is listed, in order, also those without people)::
      "categories": [{"id": 1, "name": "person", "keypoints": [17 PoseTrack18 names],
                      "skeleton": []}]}
 
-A keypoint below ``min_keypoint_score`` (or NaN) is written as ``0, 0, 0``, which poseval
+A keypoint below ``min_keypoint_score``, scored 0 or NaN is written as ``0, 0, 0``, which poseval
 reads as "not predicted"; kept keypoints have ``v = 1`` and their score in ``scores``.
 
 COCO keypoint models on PoseTrack18: PoseTrack18 uses COCO's 17-slot order, but slots 1 and 2
@@ -108,7 +108,7 @@ class TrackWriter:
         format: "posetrack18" (needs a COCO or PoseTrack18 keypoint model) or "coco".
         min_person_score: people whose box score is below this are not written (the paper
             uses 0.5 for MOTA).
-        min_keypoint_score: keypoints scored below this are written as absent (the paper
+        min_keypoint_score: keypoints scored below this (or exactly 0) are written as absent (the paper
             uses 0.4 for MOTA; lower thresholds favour mAP).
     """
 
@@ -152,7 +152,8 @@ class TrackWriter:
             keypoints, scores = coco_to_posetrack18(keypoints, scores)
         boxes_xywh = xyxy_to_xywh(poses.boxes_xyxy)
         for i in np.flatnonzero(poses.box_scores >= self.min_person_score):
-            present = (scores[i] >= self.min_keypoint_score) & np.isfinite(keypoints[i]).all(1)
+            present = ((scores[i] >= self.min_keypoint_score) & (scores[i] > 0)
+                       & np.isfinite(keypoints[i]).all(1))
             if not present.any():
                 continue
             track_id = int(result.track_ids[i])

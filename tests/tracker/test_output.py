@@ -127,3 +127,32 @@ def test_sequence_names(tmp_path):
     assert sequence_name_for("clips/012834_mpii_test.mp4") == "012834_mpii_test"
     assert sequence_name_for("0") == "camera0"
     assert sequence_name_for("rtsp://user:pw@host/cam") == "stream"
+
+
+def test_written_ground_truth_scores_perfectly_in_the_evaluator(tmp_path):
+    """Writer and evaluator agree on the format: the Bonn ground truth, passed through
+    FrameResult and TrackWriter, scores MOTA 100 and the AP of GT against itself."""
+    from tests.shared_data import shared_path
+    from tracker.eval import evaluate
+
+    path = shared_path("data", "bonn-posetrack", "train", "000001_bonn_train.json")
+    data = json.loads(path.read_text())
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "gt" / path.name).write_text(path.read_text())
+    writer = TrackWriter(tmp_path / "pred" / path.name, keypoint_names=POSETRACK18_NAMES,
+                         sequence_name="images/train/000001_bonn_train")
+    for index, image in enumerate(data["images"]):
+        people = [a for a in data["annotations"] if a["image_id"] == image["id"]]
+        xyv = np.array([a["keypoints"] for a in people], np.float64).reshape(-1, 17, 3)
+        boxes = np.array([a["bbox"] for a in people], np.float64).reshape(-1, 4)
+        poses = Poses(keypoints=xyv[..., :2], keypoint_scores=np.where(xyv[..., 2] > 0, 0.9, 0),
+                      boxes_xyxy=np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], 1),
+                      box_scores=np.ones(len(people)))
+        writer.add(FrameResult(index=index, name=image["file_name"].rsplit("/", 1)[1],
+                               poses=poses, track_ids=[a["track_id"] for a in people]))
+    writer.close()
+    results = evaluate(tmp_path / "gt", tmp_path / "pred")
+    assert results.mota["total"] == pytest.approx(100.0)
+    assert results.precision == pytest.approx(100.0) and results.recall == pytest.approx(100.0)
+    assert results.ap["shoulder"] == pytest.approx(100.0)

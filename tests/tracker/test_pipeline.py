@@ -198,3 +198,15 @@ def test_max_propagated_frames_bounds_a_track_kept_alive_by_flow_only():
     detector.boxes = np.zeros((0, 4), np.float32)
     counts = [len(pipeline(f)) for f in frames[1:]]
     assert counts == [1, 1, 1, 0, 0, 0, 0]
+
+
+def test_paper_tracking_beats_mmpose_demo_tracking_in_poseval_numbers():
+    """Scored like the challenge (PoseTrack18 MOTA, poseval's numbers via tracker.eval) on
+    the Bonn sequences with head boxes, the paper's thresholds for output."""
+    from benchmarks.compare_tracking import VARIANTS, poseval_scores
+
+    folder = _bonn("000001").parent
+    demo = poseval_scores(folder, *VARIANTS["greedy IoU (mmpose demo)"], seed=0)
+    paper = poseval_scores(folder, *VARIANTS["flow-OKS + propagation (default)"], seed=0)
+    assert paper.mota["total"] > demo.mota["total"] + 10
+    assert paper.recall > demo.recall + 10 and paper.ap["total"] > demo.ap["total"] + 5

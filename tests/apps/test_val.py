@@ -1,0 +1,59 @@
+"""posetrack-val on mmpose's real PoseTrack18 val frames: tracking, resume, scoring, errors."""
+import json
+import shutil
+
+from apps import val
+from tests.shared_data import shared_path
+
+POSE = ("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")
+
+
+def _root():
+    return shared_path("data", "mmpose-testdata", "posetrack18")
+
+
+def _pose():
+    return ["--pose-model", "pp_tinypose_256x192", "--pose-checkpoint", str(shared_path(*POSE)),
+            "--quiet"]
+
+
+def test_ground_truth_boxes_score_and_resume(tmp_path, capsys):
+    out, metrics = tmp_path / "pred", tmp_path / "metrics.json"
+    assert val.main([str(_root()), "--out", str(out), "--json", str(metrics), *_pose()]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["003418_mpii_test.json", "009473_mpii_test.json", "012834_mpii_test.json"]
+    gt = json.loads((_root() / "annotations" / "val" / "012834_mpii_test.json").read_text())
+    pred = json.loads((out / "012834_mpii_test.json").read_text())
+    assert [i["file_name"] for i in pred["images"]] == [i["file_name"] for i in gt["images"]]
+    results = json.loads(metrics.read_text())
+    assert results["ap"]["total"] > 60          # real poses from GT boxes (measured 72.0)
+    assert "& Head & Shou & Elb  & Wri  & Hip  & Knee & Ankl & Total" in capsys.readouterr().out
+    before = (out / "012834_mpii_test.json").stat().st_mtime_ns
+    assert val.main([str(_root()), "--out", str(out), *_pose()]) == 0
+    assert "resuming: 3 of 3 sequences already in" in capsys.readouterr().err
+    assert (out / "012834_mpii_test.json").stat().st_mtime_ns == before
+
+
+def test_detections_file_and_sequence_subset(tmp_path):
+    annotations = _root() / "annotations"
+    out = tmp_path / "pred"
+    code = val.main([str(_root()), "--out", str(out), "--sequences", "009473_mpii_test",
+                     "--detector", "detections", "--detector-checkpoint",
+                     str(annotations / "test_posetrack18_human_detections.json"),
+                     "--detections-images", str(annotations / "test_posetrack18_val.json"),
+                     *_pose()])
+    assert code == 0
+    assert [p.name for p in out.iterdir()] == ["009473_mpii_test.json"]
+    assert json.loads((out / "009473_mpii_test.json").read_text())["annotations"]
+
+
+def test_bad_dataset_layouts(tmp_path, capsys):
+    assert val.main([str(tmp_path), "--out", str(tmp_path / "p"), *_pose()]) == 1
+    assert "is not a PoseTrack18 root" in capsys.readouterr().err
+    root = tmp_path / "root"
+    shutil.copytree(_root() / "annotations" / "val", root / "annotations" / "val")
+    assert val.main([str(root), "--out", str(tmp_path / "p"), *_pose()]) == 1
+    err = capsys.readouterr().err
+    assert "000000.jpg: frame 0 of 003418_mpii_test.json is missing" in err
+    assert val.main([str(root), "--out", str(tmp_path / "p"), "--sequences", "nope", *_pose()]) == 1
+    assert "no annotation file for sequence(s) ['nope']" in capsys.readouterr().err

@@ -1,0 +1,86 @@
+"""Running the tracking pipeline over a PoseTrack18 dataset split, one sequence at a time.
+
+Layout read (the official one)::
+
+    ROOT/annotations/<split>/<sequence>.json      PoseTrack18 ground truth
+    ROOT/images/<split>/<sequence>/000000.jpg ... the frames the file's ``images`` list names
+
+Prediction files get the ground truth's ``images`` in the same order with the same
+``file_name``s, because poseval pairs prediction and ground-truth frames by position.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+
+from tracker.types import Frame
+
+
+class DatasetError(ValueError):
+    """The dataset folder is not in the PoseTrack18 layout (names the path)."""
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """One sequence: its name, ground-truth file and the frame files in the file's order."""
+
+    name: str
+    annotation_file: Path
+    image_files: tuple[str, ...]        # file_name entries of the annotation file
+
+    @property
+    def sequence_folder(self) -> str:
+        """The ``file_name`` folder, e.g. "images/val/012834_mpii_test"."""
+        return self.image_files[0].rsplit("/", 1)[0] if self.image_files else self.name
+
+
+def find_sequences(root: str | Path, split: str = "val",
+                   names: tuple[str, ...] | None = None) -> list[Sequence]:
+    """The sequences of ``ROOT/annotations/<split>``, sorted by name (or only ``names``)."""
+    root = Path(root)
+    folder = root / "annotations" / split
+    if not folder.is_dir():
+        raise DatasetError(f"{root} is not a PoseTrack18 root: {folder} does not exist "
+                           f"(expected annotations/{split}/<sequence>.json)")
+    files = sorted(folder.glob("*.json"))
+    if names:
+        by_name = {f.stem: f for f in files}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise DatasetError(f"{folder}: no annotation file for sequence(s) {missing}")
+        files = [by_name[n] for n in names]
+    if not files:
+        raise DatasetError(f"{folder} holds no .json annotation files")
+    return [_read_sequence(f) for f in files]
+
+
+def _read_sequence(path: Path) -> Sequence:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"{path}: not a readable JSON file: {e}") from e
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, list) or not images:
+        raise DatasetError(f"{path}: expected a non-empty 'images' list")
+    names = []
+    for index, image in enumerate(images):
+        name = image.get("file_name") if isinstance(image, dict) else None
+        if not isinstance(name, str) or not name:
+            raise DatasetError(f"{path}: images[{index}] has no 'file_name' string")
+        names.append(name)
+    return Sequence(name=path.stem, annotation_file=path, image_files=tuple(names))
+
+
+def sequence_frames(root: str | Path, sequence: Sequence, fps: float = 30.0) -> Iterator[Frame]:
+    """The frames of ``sequence`` in the annotation file's order, read one at a time."""
+    for index, file_name in enumerate(sequence.image_files):
+        path = Path(root) / file_name
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DatasetError(f"{path}: frame {index} of {sequence.annotation_file.name} is "
+                               "missing or not a readable image")
+        yield Frame(index=index, image=image, name=path.name, timestamp_s=index / fps)
