@@ -124,6 +124,9 @@ def run(args) -> int:
                 bar.set_postfix(people=len(result))
         except KeyboardInterrupt:
             interrupted = True
+        except BaseException:
+            writer.abort()
+            raise
         finally:
             bar.close()
         path = writer.close()
@@ -168,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         return run(args)
+    except KeyboardInterrupt:
+        print("interrupted before the first frame; nothing written", file=sys.stderr)
+        return 130
     except (SourceError, ConfigError, OutputError, FileNotFoundError, ValueError, OSError) as e:
         print(f"posetrack-run: error: {e}", file=sys.stderr)
         return 1

@@ -106,9 +106,13 @@ def _track_sequence(args, stages, sequence) -> None:
                          keypoint_names=stages.estimator.keypoint_set.names,
                          sequence_name=sequence.sequence_folder, **stages.writer_options)
     frames = sequence_frames(args.root, sequence)
-    for frame in tqdm(frames, total=len(sequence.image_files), unit="frame", leave=False,
-                      desc=sequence.name, disable=args.quiet):
-        writer.add(stages.pipeline(frame))
+    try:
+        for frame in tqdm(frames, total=len(sequence.image_files), unit="frame", leave=False,
+                          desc=sequence.name, disable=args.quiet):
+            writer.add(stages.pipeline(frame))
+    except BaseException:       # an unfinished sequence is not written: a rerun redoes it
+        writer.abort()
+        raise
     writer.close()
 
 

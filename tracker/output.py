@@ -1,9 +1,9 @@
 """Writing tracked poses: PoseTrack18 JSON (what poseval reads) and COCO results JSON.
 
-A ``TrackWriter`` collects one ``FrameResult`` per processed frame and writes the file
-atomically on ``close()`` (temporary file in the same folder, then ``os.replace``), so an
-interrupted run never leaves a half-written file and an earlier file of the same name stays
-intact until the new one is complete.
+A ``TrackWriter`` streams one ``FrameResult`` per processed frame into a temporary file in
+the output folder and renames it into place on ``close()`` (``os.replace``), so a failed run
+never leaves a half-written file and an earlier file of the same name stays intact until the
+new one is complete.
 
 PoseTrack18 layout written (poseval pairs prediction and ground-truth frames by position, so
 every processed frame is listed, in order, also those without people)::
@@ -99,7 +99,11 @@ def sequence_name_for(source: str) -> str:
 
 
 class TrackWriter:
-    """Collects ``FrameResult``s and writes them atomically as PoseTrack18 or COCO JSON.
+    """Writes ``FrameResult``s as PoseTrack18 or COCO JSON, streaming and atomically.
+
+    Annotations go to a temporary file next to ``path`` as frames arrive (memory stays flat
+    on long videos); ``close()`` appends the image list and renames the file onto ``path``;
+    ``abort()`` deletes it, leaving any earlier file at ``path`` untouched.
 
     Args:
         path: output file.
@@ -108,8 +112,8 @@ class TrackWriter:
         format: "posetrack18" (needs a COCO or PoseTrack18 keypoint model) or "coco".
         min_person_score: people whose box score is below this are not written (the paper
             uses 0.5 for MOTA).
-        min_keypoint_score: keypoints scored below this (or exactly 0) are written as absent (the paper
-            uses 0.4 for MOTA; lower thresholds favour mAP).
+        min_keypoint_score: keypoints scored below this (or exactly 0) are written as
+            absent (the paper uses 0.4 for MOTA; lower thresholds favour mAP).
     """
 
     def __init__(self, path: str | Path, *, keypoint_names: Sequence[str], sequence_name: str,
@@ -123,23 +127,28 @@ class TrackWriter:
                 f"PoseTrack18 output needs a COCO or PoseTrack18 keypoint model (17 keypoints); "
                 f"this model has {len(names)}: {', '.join(names[:5])}, ... — use --format coco")
         self.path = Path(path)
-        if not self.path.parent.is_dir():
-            raise OutputError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise OutputError(f"cannot write {self.path}: folder {folder} does not exist")
         self.keypoint_names = names
         self.sequence_name = sequence_name.strip("/")
         self.format = format
         self.min_person_score = min_person_score
         self.min_keypoint_score = min_keypoint_score
         self._images: list[dict] = []
-        self._annotations: list[dict] = []
+        self.num_annotations = 0
         self.max_track_id = -1
+        handle, self._temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                                   dir=folder)
+        self._file = os.fdopen(handle, "w", encoding="utf-8")
+        self._file.write("[" if format == "coco" else '{"annotations": [')
 
     @property
     def num_frames(self) -> int:
         return len(self._images)
 
     def add(self, result: FrameResult) -> None:
-        """Record one frame (call in frame order)."""
+        """Write one frame's people (call in frame order)."""
         image_id = len(self._images)
         stem = Path(result.name).stem if Path(result.name).suffix else result.name
         suffix = Path(result.name).suffix or ".jpg"
@@ -157,18 +166,21 @@ class TrackWriter:
             if not present.any():
                 continue
             track_id = int(result.track_ids[i])
+            annotation = self._annotation(image_id, track_id, keypoints[i], scores[i], present,
+                                          float(poses.box_scores[i]), boxes_xywh[i])
+            text = json.dumps(annotation, allow_nan=False)
+            self._file.write(("," if self.num_annotations else "") + text)
+            self.num_annotations += 1
             self.max_track_id = max(self.max_track_id, track_id)
-            self._annotations.append(self._annotation(
-                image_id, track_id, keypoints[i], scores[i], present, float(poses.box_scores[i]),
-                boxes_xywh[i]))
 
     def _annotation(self, image_id, track_id, keypoints, scores, present, box_score, box_xywh):
         xyv = np.zeros((len(keypoints), 3), np.float64)
         xyv[present, :2] = keypoints[present]
         visible_scores = np.where(present, scores, 0.0)
         mean_score = float(visible_scores[present].mean())
-        annotation = {"id": len(self._annotations), "image_id": image_id, "category_id": 1,
-                      "track_id": track_id, "bbox": [round(float(v), 2) for v in box_xywh],
+        box = np.nan_to_num(box_xywh) if not np.isfinite(box_xywh).all() else box_xywh
+        annotation = {"id": self.num_annotations, "image_id": image_id, "category_id": 1,
+                      "track_id": track_id, "bbox": [round(float(v), 2) for v in box],
                       "score": round(box_score * mean_score, 6)}
         if self.format == "posetrack18":
             xyv[present, 2] = 1
@@ -179,22 +191,29 @@ class TrackWriter:
             annotation["keypoints"] = [round(float(v), 3) for v in xyv.ravel()]
         return annotation
 
-    def to_json(self) -> object:
-        """The document ``close`` writes."""
-        if self.format == "coco":
-            return self._annotations
-        nframes = len(self._images)
-        images = [{**image, "vid_id": self.sequence_name, "nframes": nframes}
-                  for image in self._images]
-        names = list(POSETRACK18_NAMES)
-        return {"images": images, "annotations": self._annotations,
-                "categories": [{"id": 1, "name": "person", "supercategory": "person",
-                                "keypoints": names, "skeleton": []}]}
-
     def close(self) -> Path:
-        """Write the file atomically; returns its path."""
-        write_json_atomically(self.path, self.to_json())
+        """Finish the file and rename it onto ``path``; returns ``path``."""
+        try:
+            if self.format == "coco":
+                self._file.write("]")
+            else:
+                images = [{**image, "vid_id": self.sequence_name, "nframes": len(self._images)}
+                          for image in self._images]
+                categories = [{"id": 1, "name": "person", "supercategory": "person",
+                               "keypoints": list(POSETRACK18_NAMES), "skeleton": []}]
+                self._file.write('], "images": ' + json.dumps(images)
+                                 + ', "categories": ' + json.dumps(categories) + "}")
+            self._file.close()
+            os.replace(self._temporary, self.path)
+        except BaseException:
+            self.abort()
+            raise
         return self.path
+
+    def abort(self) -> None:
+        """Drop what was written; an earlier file at ``path`` stays as it was."""
+        self._file.close()
+        Path(self._temporary).unlink(missing_ok=True)
 
 
 def write_json_atomically(path: str | Path, document: object) -> None:

@@ -21,6 +21,10 @@ def _result(index, n, keypoints=None, scores=None, box_scores=None):
                        track_ids=np.arange(n), timestamp_s=index / 30)
 
 
+def _written(writer):
+    return json.loads(writer.close().read_text())
+
+
 def test_coco_head_mapping_places_head_points_on_the_shoulder_nose_line():
     keypoints = np.zeros((1, 17, 2), np.float32)
     keypoints[0, 0] = [100, 50]                       # nose
@@ -62,7 +66,7 @@ def test_low_and_nan_keypoints_are_written_absent(tmp_path):
     writer = TrackWriter(tmp_path / "a.json", keypoint_names=POSETRACK18_NAMES,
                          sequence_name="s", min_keypoint_score=0.4)
     writer.add(_result(0, 1, keypoints, scores))
-    annotation = writer.to_json()["annotations"][0]
+    annotation = _written(writer)["annotations"][0]
     xyv = np.reshape(annotation["keypoints"], (17, 3))
     assert xyv[4].tolist() == [0, 0, 0] and xyv[7].tolist() == [0, 0, 0]
     assert xyv[0].tolist() == [50, 50, 1]
@@ -75,14 +79,14 @@ def test_person_threshold_and_people_without_keypoints(tmp_path):
     scores = np.full((3, 17), 0.9)
     scores[2] = 0.1                                   # no keypoint left -> not written
     writer.add(_result(0, 3, scores=scores, box_scores=np.array([0.9, 0.3, 0.9])))
-    assert [a["track_id"] for a in writer.to_json()["annotations"]] == [0]
+    assert [a["track_id"] for a in _written(writer)["annotations"]] == [0]
 
 
 def test_coco_model_is_mapped_for_posetrack18_and_kept_for_coco(tmp_path):
     result = _result(0, 1)
     posetrack = TrackWriter(tmp_path / "a.json", keypoint_names=COCO_NAMES, sequence_name="s")
     posetrack.add(result)
-    xyv = np.reshape(posetrack.to_json()["annotations"][0]["keypoints"], (17, 3))
+    xyv = np.reshape(_written(posetrack)["annotations"][0]["keypoints"], (17, 3))
     expected, _ = coco_to_posetrack18(result.poses.keypoints, result.poses.keypoint_scores)
     np.testing.assert_allclose(xyv[:, :2], expected[0], atol=0.01)
     coco = TrackWriter(tmp_path / "b.json", keypoint_names=COCO_NAMES, sequence_name="s",
@@ -110,14 +114,37 @@ def test_write_is_atomic_and_keeps_an_existing_file_on_failure(tmp_path):
     out.write_text("previous results")
     writer = TrackWriter(out, keypoint_names=POSETRACK18_NAMES, sequence_name="s")
     writer.add(_result(0, 1))
-    writer._annotations[0]["score"] = float("nan")    # json refuses NaN: the write fails
-    with pytest.raises(ValueError):
-        writer.close()
+    assert out.read_text() == "previous results"          # nothing replaced while running
+    writer.abort()                                      # what a failed run does
     assert out.read_text() == "previous results"
     assert [p.name for p in tmp_path.iterdir()] == ["tracks.json"]   # no temporary left
     with pytest.raises(OutputError, match="does not exist"):
         TrackWriter(tmp_path / "missing" / "t.json", keypoint_names=POSETRACK18_NAMES,
                     sequence_name="s")
+
+
+def test_memory_stays_flat_on_long_videos(tmp_path):
+    """Annotations are streamed to disk: 20x more frames use about the same memory."""
+    import tracemalloc
+
+    def peak(frames):
+        writer = TrackWriter(tmp_path / f"{frames}.json", keypoint_names=POSETRACK18_NAMES,
+                             sequence_name="s")
+        result = _result(0, 15)
+        tracemalloc.start()
+        for index in range(frames):
+            writer.add(FrameResult(index=index, name=f"{index:06d}.jpg", poses=result.poses,
+                                   track_ids=result.track_ids))
+        size = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        data = _written(writer)
+        assert len(data["images"]) == frames and len(data["annotations"]) == 15 * frames
+        return size
+
+    small, large = peak(50), peak(1000)
+    # what grows is the per-frame image entry (~0.5 kB), not the 15 people of each frame
+    # (kept in memory they would take ~15 x 2 kB per frame)
+    assert large - small < 950 * 1000
 
 
 def test_sequence_names(tmp_path):
