@@ -10,13 +10,11 @@ Prints poseval's tables (AP, then MOT). Exit codes: 0 ok, 1 bad input (one line
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from tracker.eval import PoseTrackEvalError, evaluate
+from tracker.output import write_json_atomically
 
 
 def parse_args(argv):
@@ -39,19 +37,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def run(args) -> int:
     results = evaluate(args.gt_dir, args.pred_dir, tracking=not args.no_tracking,
                        per_sequence=args.per_sequence, allow_nonfinite=args.allow_nonfinite,
@@ -68,7 +53,8 @@ def run(args) -> int:
               f"evaluated frame add no tracking events (poseval would crash): "
               f"{', '.join(results.single_frame_sequences)}", file=sys.stderr)
     if args.json:
-        write_atomically(args.json, json.dumps(results.to_dict(), indent=1, allow_nan=False))
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomically(args.json, results.to_dict())
     return 0
 
 
