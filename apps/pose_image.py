@@ -12,11 +12,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from tracker.output import temporary_file_next_to
 
 #: Keypoints drawn by --render: only those whose score exceeds this.
 RENDER_SCORE_THRESHOLD = 0.3
@@ -62,7 +63,7 @@ def read_boxes(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def write_atomically(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then rename onto ``path``: a failure leaves no partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    fd, tmp = temporary_file_next_to(path, suffix=path.suffix)
     os.close(fd)
     try:
         write(Path(tmp))

@@ -139,8 +139,7 @@ class TrackWriter:
         self._images: list[dict] = []
         self.num_annotations = 0
         self.max_track_id = -1
-        handle, self._temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                                   dir=folder)
+        handle, self._temporary = temporary_file_next_to(self.path)
         self._file = os.fdopen(handle, "w", encoding="utf-8")
         self._file.write("[" if format == "coco" else '{"annotations": [')
 
@@ -217,13 +216,27 @@ class TrackWriter:
         Path(self._temporary).unlink(missing_ok=True)
 
 
+def temporary_file_next_to(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
+    """(os handle, path) of a new hidden file in ``path``'s folder, for an atomic rename.
+
+    ``mkstemp`` makes the file private (0600); it gets the permissions a plain ``open``
+    would give (0666 less the umask), since it becomes the user's output file.
+    """
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix,
+                                         dir=path.parent if str(path.parent) else ".")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
+    return handle, temporary
+
+
 def write_json_atomically(path: str | Path, document: object) -> None:
     """``json.dump`` into a temporary file next to ``path``, then rename it into place."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    handle, temporary = temporary_file_next_to(path)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as f:
             json.dump(document, f, allow_nan=False)

@@ -183,3 +183,21 @@ def test_written_ground_truth_scores_perfectly_in_the_evaluator(tmp_path):
     assert results.mota["total"] == pytest.approx(100.0)
     assert results.precision == pytest.approx(100.0) and results.recall == pytest.approx(100.0)
     assert results.ap["shoulder"] == pytest.approx(100.0)
+
+
+def test_outputs_get_normal_file_permissions(tmp_path):
+    import os
+    import stat
+
+    from tracker.output import write_json_atomically
+
+    umask = os.umask(0o022)
+    try:
+        write_json_atomically(tmp_path / "a.json", {"x": 1})
+        writer = TrackWriter(tmp_path / "b.json", keypoint_names=POSETRACK18_NAMES,
+                             sequence_name="s")
+        writer.close()
+    finally:
+        os.umask(umask)
+    for name in ("a.json", "b.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
