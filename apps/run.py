@@ -36,9 +36,11 @@ def parse_args(argv):
     parser.add_argument("--out", required=True, type=Path, help="output JSON file")
     parser.add_argument("--config", type=Path, help="YAML overriding configs/default.yaml")
     parser.add_argument("--format", choices=("posetrack18", "coco"), help="output format")
-    parser.add_argument("--detector", help="rtmdet-nano | detections | posetrack-gt")
-    parser.add_argument("--detector-checkpoint", help="detector .onnx, detections JSON or "
-                        "PoseTrack18 annotation JSON")
+    parser.add_argument("--detector", help="rtmdet-nano (default) | cascade-rcnn-x101 | "
+                        "yolov3-d53-608|416|320 | detections | posetrack-gt | "
+                        "mmdet:CONFIG:CHECKPOINT")
+    parser.add_argument("--detector-checkpoint", help="detector weights (.onnx/.pth), "
+                        "detections JSON or PoseTrack18 annotation JSON")
     parser.add_argument("--pose-model", help="pose zoo name or model YAML")
     parser.add_argument("--pose-checkpoint", help="pose .onnx or .pth file")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or auto")

@@ -41,9 +41,10 @@ def parse_args(argv):
     parser.add_argument("--config", type=Path, help="YAML overriding configs/default.yaml")
     parser.add_argument("--detector", default="posetrack-gt",
                         help="posetrack-gt (default: ground-truth boxes) | detections | "
-                             "rtmdet-nano")
+                             "rtmdet-nano | cascade-rcnn-x101 (the seed's) | yolov3-d53-608 | "
+                             "any name of detectors.DETECTORS")
     parser.add_argument("--detector-checkpoint",
-                        help="detections JSON (detections) or .onnx (rtmdet-nano)")
+                        help="detections JSON (detections) or weights file (network detectors)")
     parser.add_argument("--detections-images", type=Path, help="COCO-style JSON mapping the "
                         "detections' image_id to file_name (e.g. mmpose's posetrack18_val.json)")
     for flag in ("--pose-model", "--pose-checkpoint", "--device", "--similarity", "--matcher"):
@@ -78,7 +79,7 @@ def run(args) -> int:
     if args.detector == "detections" and not args.detector_checkpoint:
         raise ConfigError("--detector detections needs --detector-checkpoint DETECTIONS.json")
     overrides = overrides_from(args)
-    if args.detector != "rtmdet-nano":     # replaced per sequence below
+    if args.detector in ("posetrack-gt", "detections"):     # replaced per sequence below
         overrides["detector"] = {"name": "posetrack-gt",
                                  "checkpoint": str(sequences[0].annotation_file)}
     config = load_run_config(args.config, overrides)

@@ -149,7 +149,7 @@ def build_stages(config: dict, *, progress: bool = True) -> RunStages:
     device = config.get("device", "cpu")
     detector_options = dict(config["detector"])
     name, checkpoint = detector_options.pop("name"), detector_options.pop("checkpoint", None)
-    if name == "rtmdet-nano":
+    if name not in ("detections", "posetrack-gt"):    # detectors with downloadable weights
         detector_options["progress"] = progress
     detector = load_detector(name, checkpoint, device=device, **detector_options)
     estimator = load_pose_model(device=device, progress=progress, **config["pose"])

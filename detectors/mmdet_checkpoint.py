@@ -1,0 +1,131 @@
+"""Reading mmdet checkpoint files without mmcv, and loading them strictly.
+
+Accepted layouts (read with ``torch.load(weights_only=True)``): mmdet's
+``{'meta': {...}, 'state_dict': {...}}`` (v2.x files as published in the model zoo, zip or
+legacy serialisation) or a plain state dict, optionally prefixed ``module.`` or
+``_orig_mod.``. Key names are mmdet's own (they did not change from v2.0 to 3.3), e.g.
+``backbone.layer1.0.conv2.weight``, ``neck.fpn_convs.0.conv.weight``,
+``roi_head.bbox_head.2.fc_cls.weight`` or ``bbox_head.convs_pred.0.weight``.
+
+Loading is strict: missing, unexpected or wrongly shaped keys are a ``CheckpointError`` that
+names the file, lists them, and says which known architecture the file has instead.
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from tracker.checkpoint import CheckpointError, _check_zip_integrity
+
+STRIPPED_PREFIXES = ("module.", "_orig_mod.")
+#: Architecture name -> keys only a checkpoint of that architecture has.
+ARCHITECTURE_KEYS = {
+    "cascade_rcnn_x101_64x4d_fpn": ("backbone.layer3.22.conv2.weight",
+                                    "roi_head.bbox_head.2.fc_cls.weight",
+                                    "rpn_head.rpn_cls.weight"),
+    "yolov3_d53": ("backbone.conv_res_block5.res3.conv2.conv.weight",
+                   "neck.detect3.conv5.conv.weight", "bbox_head.convs_pred.2.weight"),
+}
+ARCHITECTURE_TITLES = {"cascade_rcnn_x101_64x4d_fpn": "Cascade R-CNN X-101-64x4d-FPN",
+                       "yolov3_d53": "YOLOv3 Darknet-53"}
+
+
+def read_mmdet_state_dict(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
+    """The tensors of an mmdet checkpoint file, keys as mmdet names them.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: truncated, corrupt, not a torch file, or holding no state dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"detector checkpoint {path} does not exist")
+    _check_zip_integrity(path)
+    try:
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            with torch.serialization.safe_globals(_numpy_meta_globals()):
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
+            KeyError, IndexError, UnicodeDecodeError, AttributeError, TypeError) as e:
+        raise CheckpointError(f"{path} is not a readable torch checkpoint (truncated, corrupt or "
+                              f"not a .pth file): {type(e).__name__}: {e}") from e
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not obj or not all(
+            isinstance(v, torch.Tensor) for v in obj.values()):
+        keys = list(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
+        raise CheckpointError(f"{path} holds no state dict of tensors (top level: {keys}); "
+                              "expected mmdet's {'meta', 'state_dict'} or a plain state dict")
+    state_dict = OrderedDict()
+    for key, value in obj.items():
+        for prefix in STRIPPED_PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        state_dict[key] = value
+    return state_dict
+
+
+def _numpy_meta_globals() -> list:
+    """numpy types that mmcv-era checkpoints may keep in ``meta`` (scores, seeds), allowed
+    for the weights-only unpickler: data only, no code. Files pickled by numpy 1.x name them
+    ``numpy.core.multiarray.*``, numpy 2 ``numpy._core.multiarray.*``."""
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    dtype_classes = [type(np.dtype(code)) for code in "?bhilqBHILQefdFDSUO"]
+    return [multiarray.scalar, multiarray._reconstruct, np.ndarray, np.dtype, *dtype_classes,
+            (multiarray.scalar, "numpy.core.multiarray.scalar"),
+            (multiarray._reconstruct, "numpy.core.multiarray._reconstruct")]
+
+
+def infer_mmdet_architecture(state_dict: dict) -> str | None:
+    """The ``ARCHITECTURE_KEYS`` name whose keys the state dict has, if any."""
+    for name, keys in ARCHITECTURE_KEYS.items():
+        if all(key in state_dict for key in keys):
+            return name
+    return None
+
+
+def _describe(keys: list[str], limit: int = 6) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
+
+
+def load_mmdet_weights(model: nn.Module, state_dict: dict, source: str | Path,
+                       architecture: str) -> None:
+    """Strictly load ``state_dict`` into ``model`` (possibly built on the meta device).
+
+    Floating-point tensors are cast to float32 and assigned (no copy of the weights).
+
+    Raises:
+        CheckpointError: missing, unexpected or wrongly shaped keys; the message names the
+            file, the expected architecture and the one the file has, with its zoo entries.
+    """
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong_shape = [f"{k} {tuple(state_dict[k].shape)} (model {tuple(v.shape)})"
+                   for k, v in expected.items()
+                   if k in state_dict and state_dict[k].shape != v.shape]
+    if missing or unexpected or wrong_shape:
+        title = ARCHITECTURE_TITLES.get(architecture, architecture)
+        lines = [f"{source} does not fit detector {title}:"]
+        for label, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                            ("wrongly shaped keys", wrong_shape)):
+            if keys:
+                lines.append(f"  {label}: {_describe(keys)}")
+        found = infer_mmdet_architecture(state_dict)
+        if found is not None and found != architecture:
+            from detectors.zoo import zoo_names_for  # local: the zoo reads YAML on first use
+            lines.append(f"  the file is a {ARCHITECTURE_TITLES[found]} checkpoint; zoo "
+                         f"entries of that architecture: {', '.join(zoo_names_for(found))}")
+        raise CheckpointError("\n".join(lines))
+    tensors = OrderedDict(
+        (k, v.float() if v.is_floating_point() else v) for k, v in state_dict.items())
+    model.load_state_dict(tensors, strict=True, assign=True)
