@@ -34,9 +34,16 @@ VARIANTS = {
     "baseline: posetrack-run defaults": (DEFAULT_CONFIG, {}),
     "webcam real-time defaults": (WEBCAM_CONFIG, {}),
     "webcam + flip test": (WEBCAM_CONFIG, {"pose": {"flip_test": True}}),
-    "webcam, detect every frame": (WEBCAM_CONFIG, {"pipeline": {"detect_every": 1}}),
+    "webcam, detect every frame": (WEBCAM_CONFIG, {"pipeline": {"detect_every": 1,
+                                                                "pose_every": 1}}),
+    "webcam, pose every frame": (WEBCAM_CONFIG, {"pipeline": {"detect_every": 4,
+                                                              "pose_every": 1}}),
     "webcam, boxes scored >= 0.3": (WEBCAM_CONFIG, {"detector": {"score_threshold": 0.3}}),
     "webcam, boxes scored >= 0.4": (WEBCAM_CONFIG, {"detector": {"score_threshold": 0.4}}),
+    "webcam, boxes >= 0.3, at most 6 people": (WEBCAM_CONFIG, {
+        "detector": {"score_threshold": 0.3}, "pipeline": {"max_people": 6}}),
+    "webcam, onnx threads 2": (WEBCAM_CONFIG, {"detector": {"onnx_threads": 2},
+                                               "pose": {"onnx_threads": 2}}),
 }
 STAGES = ("detect", "flow", "pose", "associate")
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from detectors.base import check_score_threshold, make_detections
-from tracker.backends import resolve_device
+from tracker.backends import onnx_session_options, resolve_device
 from tracker.checkpoint import CheckpointError
 from tracker.types import Detections, Frame
 
@@ -97,6 +97,7 @@ class RTMDetONNX:
         mean, std: BGR normalisation of the canvas pixels (0..255).
         device: "cpu", "cuda", "cuda:N", "auto" or a ``torch.device``; CUDA uses
             onnxruntime's CUDA provider when installed, else the CPU one (with a warning).
+        onnx_threads: onnxruntime intra-op threads (0: one per core).
 
     Call it with a ``Frame``; it returns ``Detections`` of persons, frame pixels, scores
     descending.
@@ -104,7 +105,8 @@ class RTMDetONNX:
 
     def __init__(self, checkpoint: str | Path, *, score_threshold: float = 0.3,
                  input_size: int = 320, mean: Sequence[float] = RTMDET_MEAN_BGR,
-                 std: Sequence[float] = RTMDET_STD_BGR, device: str | torch.device = "cpu"):
+                 std: Sequence[float] = RTMDET_STD_BGR, device: str | torch.device = "cpu",
+                 onnx_threads: int = 0):
         if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size <= 0 \
                 or input_size % NETWORK_STRIDE:
             raise ValueError(f"input_size must be a positive multiple of {NETWORK_STRIDE}, "
@@ -117,7 +119,7 @@ class RTMDetONNX:
             raise ValueError(f"std must not contain zeros, got {tuple(std)}")
         self.device = resolve_device(device)
         self.path = Path(checkpoint)
-        self.session = _open_session(self.path, self.device)
+        self.session = _open_session(self.path, self.device, onnx_threads)
 
     def __call__(self, frame: Frame) -> Detections:
         """Persons in ``frame.image`` ((H, W, 3) uint8 BGR) -> ``Detections`` (frame pixels)."""
@@ -146,12 +148,13 @@ def _three_floats(name: str, values: Sequence[float]) -> np.ndarray:
     return array
 
 
-def _open_session(path: Path, device: torch.device):
+def _open_session(path: Path, device: torch.device, threads: int = 0):
     """An onnxruntime session for ``path``, checked to have RTMDet's input and outputs."""
     import onnxruntime as ort
 
     if not path.is_file():
         raise FileNotFoundError(f"detector checkpoint {path} does not exist")
+    options = onnx_session_options(threads)
     providers = ["CPUExecutionProvider"]
     if device.type == "cuda":
         if "CUDAExecutionProvider" in ort.get_available_providers():
@@ -160,7 +163,7 @@ def _open_session(path: Path, device: torch.device):
             warnings.warn("onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu); "
                           f"running {path.name} on the CPU", RuntimeWarning, stacklevel=3)
     try:
-        session = ort.InferenceSession(str(path), providers=providers)
+        session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as e:  # onnxruntime raises its own non-exported exception types
         raise CheckpointError(f"{path} is not a readable ONNX model: {e}") from e
     inputs = [i.name for i in session.get_inputs()]

@@ -57,6 +57,20 @@ class TorchHeatmapNet:
             return self.network(batch).float().contiguous()
 
 
+def onnx_session_options(threads: int = 0):
+    """onnxruntime session options; ``threads`` > 0 fixes the intra-op thread count (0 lets
+    onnxruntime use one per core). On a small CPU shared with a capture thread, the optical
+    flow and torch, 1 thread can be faster than all cores (see the webcam benchmark)."""
+    import onnxruntime as ort
+
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise ValueError(f"onnx_threads must be an integer >= 0, got {threads!r}")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return options
+
+
 class OnnxHeatmapNet:
     """Runs an ONNX heatmap model with onnxruntime (CUDA provider when the device is CUDA).
 
@@ -64,17 +78,19 @@ class OnnxHeatmapNet:
         path: the .onnx file.
         input_name, output_name: tensor names; None takes the first input / first 4-D output.
         device: torch device the rest of the pipeline uses; outputs are returned there.
+        threads: onnxruntime intra-op threads (0: onnxruntime's default, one per core).
     """
 
     def __init__(self, path: str | Path, input_name: str | None, output_name: str | None,
-                 device: torch.device):
+                 device: torch.device, threads: int = 0):
         import onnxruntime as ort
 
+        options = onnx_session_options(threads)
         providers = ["CPUExecutionProvider"]
         if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         try:
-            self.session = ort.InferenceSession(str(path), providers=providers)
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as e:  # onnxruntime raises its own non-exported exception types
             raise CheckpointError(f"{path} is not a readable ONNX model: {e}") from e
         self.device = device

@@ -1,10 +1,14 @@
 """Pose propagation by dense optical flow (Simple Baselines section 3.1).
 
-``DenseFlow`` computes the flow F(k-1 -> k) of two frames; ``warp_points`` moves keypoints
-by it; ``boxes_around_keypoints`` puts an enlarged box around each propagated pose. Shapes:
-flow (H, W, 2) float32 in pixels of the full frame; keypoints (N, K, 2) pixels.
+``DenseFlow`` computes the flow F(k-1 -> k) of two frames as a ``FlowField``; ``warp_points``
+moves keypoints by it; ``boxes_around_keypoints`` puts an enlarged box around each propagated
+pose. A flow is either a plain (H, W, 2) float32 array in pixels of the full frame or a
+``FlowField`` computed at a lower resolution (only sampled at keypoints, so it is never
+upscaled); keypoints are (N, K, 2) frame pixels.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -15,6 +19,28 @@ PROPAGATED_BOX_ENLARGE = 0.15
 DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+
+
+@dataclass
+class FlowField:
+    """Dense flow computed on a downscaled frame.
+
+    Attributes:
+        vectors: (h, w, 2) float32 displacements in pixels of the downscaled frame.
+        scale: frame pixels per flow pixel (>= 1): frame point p moves by
+            ``scale * vectors[p / scale]``.
+    """
+
+    vectors: np.ndarray
+    scale: float = 1.0
+
+    def full_resolution(self, frame_size_wh: tuple[int, int]) -> np.ndarray:
+        """(H, W, 2) float32 flow in frame pixels (upscaled; costs ~10 ms at 720p)."""
+        width, height = frame_size_wh
+        if self.scale == 1.0 and self.vectors.shape[:2] == (height, width):
+            return self.vectors
+        flow = cv2.resize(self.vectors, (width, height), interpolation=cv2.INTER_LINEAR)
+        return (flow * self.scale).astype(np.float32)
 
 
 class DenseFlow:
@@ -37,52 +63,67 @@ class DenseFlow:
         self.method = method
         self.max_side = max_side
         self._dis = cv2.DISOpticalFlow_create(DIS_PRESETS[dis_preset]) if method == "dis" else None
+        self._cached = None     # (last current frame, its prepared gray image)
 
-    def __call__(self, previous_bgr: np.ndarray, current_bgr: np.ndarray) -> np.ndarray:
-        """(H, W, 2) float32 flow: pixel (x, y) of ``previous`` moves to (x, y) + flow."""
+    def __call__(self, previous_bgr: np.ndarray, current_bgr: np.ndarray) -> FlowField:
+        """Flow F(previous -> current): frame pixel p of ``previous`` moves to p + flow(p).
+
+        The grayscale, downscaled current frame is kept, so that the next call (whose
+        ``previous`` is this ``current``) does not prepare it again.
+        """
         height, width = previous_bgr.shape[:2]
         factor = 1.0
         if self.max_side and max(height, width) > self.max_side:
             factor = self.max_side / max(height, width)
         size = (max(1, round(width * factor)), max(1, round(height * factor)))
-        prev = cv2.cvtColor(cv2.resize(previous_bgr, size, interpolation=cv2.INTER_AREA),
-                            cv2.COLOR_BGR2GRAY)
-        curr = cv2.cvtColor(cv2.resize(current_bgr, size, interpolation=cv2.INTER_AREA),
-                            cv2.COLOR_BGR2GRAY)
-        if self._dis is not None:
-            flow = self._dis.calc(prev, curr, None)
+        if self._cached is not None and self._cached[0] is previous_bgr:
+            prev = self._cached[1]
         else:
-            flow = cv2.calcOpticalFlowFarneback(prev, curr, None, pyr_scale=0.5, levels=3,
-                                                winsize=15, iterations=3, poly_n=5,
-                                                poly_sigma=1.2, flags=0)
-        if factor != 1.0:
-            flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) / factor
-        return flow.astype(np.float32)
+            prev = _gray_resized(previous_bgr, size)
+        curr = _gray_resized(current_bgr, size)
+        self._cached = (current_bgr, curr)
+        if self._dis is not None:
+            vectors = self._dis.calc(prev, curr, None)
+        else:
+            vectors = cv2.calcOpticalFlowFarneback(prev, curr, None, pyr_scale=0.5, levels=3,
+                                                   winsize=15, iterations=3, poly_n=5,
+                                                   poly_sigma=1.2, flags=0)
+        return FlowField(vectors=vectors.astype(np.float32, copy=False), scale=width / size[0])
 
 
-def warp_points(points_xy: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def _gray_resized(image_bgr: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+    if (image_bgr.shape[1], image_bgr.shape[0]) != tuple(size_wh):
+        image_bgr = cv2.resize(image_bgr, size_wh, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+
+
+def warp_points(points_xy: np.ndarray, flow) -> np.ndarray:
     """Move points by the flow sampled bilinearly at their positions.
 
     Args:
-        points_xy: (..., 2) pixels; NaN points stay NaN, points outside the frame use the
-            flow of the nearest border pixel.
-        flow: (H, W, 2) float32.
+        points_xy: (..., 2) frame pixels; NaN points stay NaN, points outside the frame use
+            the flow of the nearest border pixel.
+        flow: (H, W, 2) float32 frame-pixel flow, or a ``FlowField``.
 
     Returns:
         (..., 2) float32 moved points.
     """
+    scale = 1.0
+    if isinstance(flow, FlowField):
+        flow, scale = flow.vectors, float(flow.scale)
     points = np.asarray(points_xy, np.float32)
     flat = points.reshape(-1, 2)
     finite = np.isfinite(flat).all(axis=1)
     height, width = flow.shape[:2]
-    x = np.clip(np.where(finite, flat[:, 0], 0), 0, width - 1)
-    y = np.clip(np.where(finite, flat[:, 1], 0), 0, height - 1)
+    # frame pixel p sits at p / scale in the flow (pixel centres stay aligned for scale 1)
+    x = np.clip(np.where(finite, flat[:, 0], 0) / scale, 0, width - 1)
+    y = np.clip(np.where(finite, flat[:, 1], 0) / scale, 0, height - 1)
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
     x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
     fx, fy = (x - x0)[:, None], (y - y0)[:, None]
     sampled = (flow[y0, x0] * (1 - fx) * (1 - fy) + flow[y0, x1] * fx * (1 - fy)
                + flow[y1, x0] * (1 - fx) * fy + flow[y1, x1] * fx * fy)
-    moved = np.where(finite[:, None], flat + sampled, np.nan)
+    moved = np.where(finite[:, None], flat + scale * sampled, np.nan)
     return moved.reshape(points.shape).astype(np.float32)
 
 

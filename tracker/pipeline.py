@@ -106,8 +106,9 @@ class Pipeline:
         detector: ``Frame -> Detections`` (person boxes), see ``detectors``.
         estimator: a ``TopDownPoseEstimator`` (``predict(image, boxes_xywh, box_scores)``).
         tracker: the ``PoseTracker`` giving ids.
-        flow: ``(previous_bgr, current_bgr) -> (H, W, 2)`` dense flow (``DenseFlow``), or None
-            for no optical flow (then neither propagation nor "flow_oks" similarity).
+        flow: ``(previous_bgr, current_bgr) -> flow`` (an (H, W, 2) array or a
+            ``FlowField``; ``DenseFlow``), or None for no optical flow (then neither
+            propagation nor "flow_oks" similarity).
         propagate: add boxes around the flow-propagated poses of the previous frame (the
             paper's box propagation); needs ``flow``.
         nms_threshold: IoU above which a propagated box duplicates a detector box or a
@@ -125,6 +126,12 @@ class Pipeline:
         duplicate_oks_threshold: pose NMS: of two poses with OKS above this (one person
             posed twice, e.g. from a partial second detector box or a propagated box next to
             the detected one) only the better scored (box score x pose confidence) is kept.
+        max_people: pose at most this many people per frame (0 = all): detector boxes by
+            score first, then propagated ones. Bounds the pose time in crowds (real time).
+        pose_every: run detector and pose network on every n-th frame only; in between,
+            each track's pose is moved by the optical flow (needs ``flow``). 1 = every frame;
+            2 halves the network time (real time on a small CPU). ``detect_every`` then
+            counts the frames that run the pose network.
         smoother: optional ``(track_ids, keypoints, timestamp_s) -> keypoints`` applied to
             the output (``KeypointSmoother``); tracking always uses the raw keypoints.
     """
@@ -134,14 +141,20 @@ class Pipeline:
                  nms_threshold: float = 0.5, detect_every: int = 1, min_box_score: float = 0.0,
                  propagation_keypoint_threshold: float = 0.2,
                  min_propagated_pose_score: float = 0.3, max_propagated_frames: int = 30,
-                 duplicate_oks_threshold: float = 0.7,
-                 smoother: Optional[Callable] = None) -> None:
+                 duplicate_oks_threshold: float = 0.7, max_people: int = 0,
+                 pose_every: int = 1, smoother: Optional[Callable] = None) -> None:
         if detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")
         if not 0.0 <= nms_threshold <= 1.0:
             raise ValueError(f"nms_threshold must be in [0, 1], got {nms_threshold}")
         if max_propagated_frames < 0:
             raise ValueError(f"max_propagated_frames must be >= 0, got {max_propagated_frames}")
+        if max_people < 0:
+            raise ValueError(f"max_people must be >= 0, got {max_people}")
+        if pose_every < 1:
+            raise ValueError(f"pose_every must be >= 1, got {pose_every}")
+        if pose_every > 1 and flow is None:
+            raise ValueError("pose_every > 1 needs optical flow to move the poses in between")
         if flow is None and (propagate or tracker.similarity == "flow_oks"):
             raise ValueError("propagate=True and similarity 'flow_oks' need optical flow: "
                              "pass flow=DenseFlow(...) or use propagate=False with 'oks'/'iou'")
@@ -160,6 +173,8 @@ class Pipeline:
         self.min_propagated_pose_score = min_propagated_pose_score
         self.max_propagated_frames = max_propagated_frames
         self.duplicate_oks_threshold = duplicate_oks_threshold
+        self.max_people = max_people
+        self.pose_every = pose_every
         self.smoother = smoother
         self.stage_seconds = dict.fromkeys(STAGES, 0.0)
         self.reset()
@@ -171,6 +186,7 @@ class Pipeline:
             self.smoother.reset()
         self._previous_image: Optional[np.ndarray] = None
         self._frames_done = 0
+        self._pose_frames_done = 0
         self._propagated_streak: dict[int, int] = {}
 
     @contextmanager
@@ -190,9 +206,11 @@ class Pipeline:
                     self.tracker.warp(self.flow(self._previous_image, frame.image))
                 else:   # a stream changed resolution: start over
                     self.reset()
+        if self._frames_done % self.pose_every and self.tracker.num_tracks:
+            return self._flow_only(frame)
         # 2. detector boxes, and boxes around the propagated poses
         with self._timed("detect"):
-            if self._frames_done % self.detect_every == 0 or self.tracker.num_tracks == 0:
+            if self._pose_frames_done % self.detect_every == 0 or self.tracker.num_tracks == 0:
                 detected = self.detector(frame)
                 detected = detected[detected.scores >= self.min_box_score]
             else:
@@ -203,15 +221,29 @@ class Pipeline:
                                              self.propagation_keypoint_threshold,
                                              PROPAGATED_BOX_ENLARGE),
             propagated.box_scores, self.nms_threshold)
+        if self.max_people and len(source) > self.max_people:
+            first = np.lexsort((-box_scores, source >= 0))[:self.max_people]
+            boxes_xyxy, box_scores, source = boxes_xyxy[first], box_scores[first], source[first]
         # 3. one pose per box
         with self._timed("pose"):
             poses = self.estimator.predict(frame.image, xyxy_to_xywh(boxes_xyxy), box_scores)
         keep = self._select_poses(poses, source)
         poses, source = poses[keep], source[keep]
+        self._pose_frames_done += 1
         # 4. association
         with self._timed("associate"):
             track_ids = self.tracker.update(poses)
         self._count_propagation(track_ids, source)
+        return self._result(frame, poses, track_ids)
+
+    def _flow_only(self, frame: Frame) -> FrameResult:
+        """A frame without detector and pose network: every track's pose moved by the flow."""
+        with self._timed("associate"):
+            _, poses = self.tracker.propagated_poses()
+            track_ids = self.tracker.update(poses)
+        return self._result(frame, poses, track_ids)
+
+    def _result(self, frame: Frame, poses: Poses, track_ids: np.ndarray) -> FrameResult:
         keypoints = poses.keypoints
         if self.smoother is not None and len(poses):
             keypoints = self.smoother(track_ids, keypoints, frame.timestamp_s)

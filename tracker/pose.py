@@ -23,7 +23,7 @@ def build_network(spec: PoseModelSpec) -> PoseResNet:
 def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
                     device: str | torch.device = "cpu", *, flip_test: bool = True,
                     channels_last: bool = False, max_batch_size: int = DEFAULT_MAX_BATCH,
-                    progress: bool = True) -> TopDownPoseEstimator:
+                    onnx_threads: int = 0, progress: bool = True) -> TopDownPoseEstimator:
     """Build a pose model and load its weights.
 
     Args:
@@ -35,6 +35,7 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
         flip_test: default flip test of ``predict`` (the seed's configs use it).
         channels_last: run a torch network in channels-last memory format.
         max_batch_size: crops per network call.
+        onnx_threads: ONNX models: onnxruntime intra-op threads (0: one per core).
         progress: show a progress bar when downloading weights.
 
     Example:
@@ -45,7 +46,8 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
     torch_device = resolve_device(device)
     path = resolve_weights(spec.filename, spec.url, spec.sha256, checkpoint, progress=progress)
     if spec.backend == "onnx":
-        network = OnnxHeatmapNet(path, spec.onnx_input, spec.onnx_output, torch_device)
+        network = OnnxHeatmapNet(path, spec.onnx_input, spec.onnx_output, torch_device,
+                                 threads=onnx_threads)
     else:
         module = build_network(spec)
         load_into(module, read_state_dict(path), path, spec.name)

@@ -85,7 +85,8 @@ class PoseTracker:
         return len(self._tracks)
 
     def warp(self, flow: np.ndarray) -> None:
-        """Move every track's stored poses by the flow F(k-1 -> k), shape (H, W, 2)."""
+        """Move every track's stored poses by the flow F(k-1 -> k): an (H, W, 2) array or a
+        ``tracker.flow.FlowField``."""
         for track in self._tracks:
             track.warped = deque((warp_points(p, flow) for p in track.warped),
                                  maxlen=self.history_frames)
@@ -95,15 +96,19 @@ class PoseTracker:
 
         Returns:
             track_ids (T,) int64 and ``Poses`` of T people: warped keypoints (T, K, 2), their
-            keypoint scores (T, K), the last observed boxes (T, 4) and box scores (T,).
+            keypoint scores (T, K), the last observed boxes moved by the mean motion of the
+            keypoints (T, 4), and box scores (T,).
         """
         recent = [t for t in self._tracks if t.frames_unseen == 0]
         if not recent:
             return np.zeros(0, np.int64), Poses.empty(len(self.oks_sigmas))
+        warped = np.stack([t.warped[-1] for t in recent])
+        motion = warped - np.stack([t.keypoints[-1] for t in recent])
+        finite = np.isfinite(motion).all(axis=2, keepdims=True)
+        shift = np.where(finite, motion, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
         return (np.array([t.track_id for t in recent], np.int64),
-                Poses(keypoints=np.stack([t.warped[-1] for t in recent]),
-                      keypoint_scores=np.stack([t.scores[-1] for t in recent]),
-                      boxes_xyxy=np.stack([t.box_xyxy for t in recent]),
+                Poses(keypoints=warped, keypoint_scores=np.stack([t.scores[-1] for t in recent]),
+                      boxes_xyxy=np.stack([t.box_xyxy for t in recent]) + np.tile(shift, 2),
                       box_scores=np.array([t.box_score for t in recent], np.float32)))
 
     def _similarity(self, poses: Poses) -> np.ndarray:

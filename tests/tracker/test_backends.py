@@ -48,3 +48,14 @@ def test_onnx_defaults_find_heatmap_output():
     assert net.input_name == "image" and net.output_name == "conv2d_441.tmp_1"
     out = net(torch.zeros(3, 3, 256, 192))
     assert out.shape == (3, 17, 64, 48) and net.fixed_batch == 1
+
+
+def test_onnx_thread_count_option():
+    path = shared_path("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")
+    batch = torch.rand(2, 3, 256, 192)
+    default = OnnxHeatmapNet(path, None, None, torch.device("cpu"))
+    single = OnnxHeatmapNet(path, None, None, torch.device("cpu"), threads=1)
+    torch.testing.assert_close(single(batch), default(batch), rtol=1e-5, atol=1e-6)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="onnx_threads"):
+            OnnxHeatmapNet(path, None, None, torch.device("cpu"), threads=bad)

@@ -12,16 +12,33 @@ def test_flow_recovers_a_known_shift(method):
     image = cv2.imread(str(shared_path(*PARITY_DIR, "images", "coco", "000000000785.jpg")))
     shifted = np.roll(image, shift=(3, 5), axis=(0, 1))  # content moves +5 px in x, +3 in y
     flow = DenseFlow(method=method, max_side=0)(image, shifted)
-    center = flow[100:300, 200:450].reshape(-1, 2)
+    assert flow.scale == 1.0 and flow.vectors.shape == image.shape[:2] + (2,)
+    center = flow.vectors[100:300, 200:450].reshape(-1, 2)
     np.testing.assert_allclose(np.median(center, axis=0), [5.0, 3.0], atol=0.5)
 
 
 def test_downscaled_flow_is_in_full_resolution_pixels():
     image = cv2.imread(str(shared_path(*PARITY_DIR, "images", "coco", "000000000785.jpg")))
     shifted = np.roll(image, shift=(0, 8), axis=(0, 1))
-    flow = DenseFlow(max_side=320)(image, shifted)
+    field = DenseFlow(max_side=320)(image, shifted)
+    assert max(field.vectors.shape[:2]) == 320 and field.scale == image.shape[1] / 320
+    flow = field.full_resolution((image.shape[1], image.shape[0]))
     assert flow.shape == image.shape[:2] + (2,)
     assert abs(np.median(flow[100:300, 200:450, 0]) - 8.0) < 1.0
+    # sampling the low-resolution field at points gives the same motion, without upscaling
+    points = np.array([[300.0, 200.0], [250.0, 150.5]])
+    np.testing.assert_allclose(warp_points(points, field), warp_points(points, flow), atol=0.3)
+    np.testing.assert_allclose(warp_points(points, field)[:, 0] - points[:, 0], 8.0, atol=1.0)
+
+
+def test_consecutive_calls_reuse_the_prepared_frame():
+    image = cv2.imread(str(shared_path(*PARITY_DIR, "images", "coco", "000000000785.jpg")))
+    frames = [np.roll(image, shift=(0, 4 * k), axis=(0, 1)) for k in range(3)]
+    flow = DenseFlow(max_side=320)
+    chained = [flow(frames[0], frames[1]), flow(frames[1], frames[2])]
+    fresh = DenseFlow(max_side=320)(frames[1], frames[2])
+    np.testing.assert_array_equal(chained[1].vectors, fresh.vectors)
+    assert chained[0].scale == fresh.scale
 
 
 def test_warp_points_bilinear_and_nan():

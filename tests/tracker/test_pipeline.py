@@ -210,3 +210,52 @@ def test_paper_tracking_beats_mmpose_demo_tracking_in_poseval_numbers():
     paper = poseval_scores(folder, *VARIANTS["flow-OKS + propagation (default)"], seed=0)
     assert paper.mota["total"] > demo.mota["total"] + 10
     assert paper.recall > demo.recall + 10 and paper.ap["total"] > demo.ap["total"] + 5
+
+
+def test_max_people_poses_the_best_detections_first():
+    boxes = np.array([[0, 0, 20, 40], [30, 0, 50, 40], [60, 0, 80, 40]], np.float32)
+
+    class _Scored(_CountingDetector):
+        def __call__(self, frame):
+            self.calls += 1
+            return Detections(boxes_xyxy=self.boxes, scores=np.array([0.4, 0.9, 0.6]))
+
+    detector = _Scored(boxes)
+    pipeline = Pipeline(detector=detector, estimator=_StaticEstimator(boxes),
+                        tracker=PoseTracker(oks_sigmas=SIGMAS), flow=_zero_flow, max_people=2)
+    result = pipeline(_frames(1)[0])
+    np.testing.assert_allclose(np.sort(result.poses.box_scores), [0.6, 0.9])
+    with pytest.raises(ValueError, match="max_people"):
+        Pipeline(detector=detector, estimator=_StaticEstimator(boxes),
+                 tracker=PoseTracker(oks_sigmas=SIGMAS), flow=_zero_flow, max_people=-1)
+
+
+def test_pose_every_moves_poses_by_flow_in_between():
+    """pose_every=2: detector and pose network on frames 0, 2, 4; frames 1, 3, 5 get each
+    track's pose moved by the flow (here 3 px to the right per frame), same ids."""
+    boxes = np.array([[10, 10, 50, 90], [80, 10, 120, 90]], np.float32)
+    detector = _CountingDetector(boxes)
+    estimator = _StaticEstimator(boxes)
+    calls = []
+    original = estimator.predict
+    estimator.predict = lambda *a, **k: calls.append(1) or original(*a, **k)
+
+    def shift_flow(previous, current):
+        flow = np.zeros(current.shape[:2] + (2,), np.float32)
+        flow[..., 0] = 3.0
+        return flow
+
+    pipeline = Pipeline(detector=detector, estimator=estimator,
+                        tracker=PoseTracker(oks_sigmas=SIGMAS), flow=shift_flow, pose_every=2)
+    results = [pipeline(frame) for frame in _frames(6)]
+    assert len(calls) == 3 and detector.calls == 3
+    assert all(sorted(r.track_ids.tolist()) == [0, 1] for r in results)
+    for before, after in zip(results[0::2], results[1::2]):
+        order_b, order_a = np.argsort(before.track_ids), np.argsort(after.track_ids)
+        np.testing.assert_allclose(after.poses.keypoints[order_a] - before.poses.keypoints[order_b],
+                                   np.broadcast_to([3.0, 0.0], (2, 17, 2)), atol=1e-4)
+        np.testing.assert_allclose(after.poses.boxes_xyxy[order_a] - before.poses.boxes_xyxy[order_b],
+                                   np.broadcast_to([3.0, 0.0, 3.0, 0.0], (2, 4)), atol=1e-4)
+    with pytest.raises(ValueError, match="pose_every"):
+        Pipeline(detector=detector, estimator=estimator, tracker=PoseTracker(
+            oks_sigmas=SIGMAS, similarity="oks"), flow=None, propagate=False, pose_every=2)
