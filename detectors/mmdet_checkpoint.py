@@ -12,16 +12,13 @@ names the file, lists them, and says which known architecture the file has inste
 """
 from __future__ import annotations
 
-import pickle
-import zipfile
 from collections import OrderedDict
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from tracker.checkpoint import CheckpointError, _check_zip_integrity
+from tracker.checkpoint import CheckpointError, load_tensors
 
 STRIPPED_PREFIXES = ("module.", "_orig_mod.")
 #: Architecture name -> keys only a checkpoint of that architecture has.
@@ -46,24 +43,7 @@ def read_mmdet_state_dict(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"detector checkpoint {path} does not exist")
-    _check_zip_integrity(path)
-    try:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
-            with torch.serialization.safe_globals(_numpy_meta_globals()):
-                obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
-            KeyError, IndexError, UnicodeDecodeError, AttributeError, TypeError) as e:
-        raise CheckpointError(f"{path} is not a readable torch checkpoint (truncated, corrupt or "
-                              f"not a .pth file): {type(e).__name__}: {e}") from e
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not obj or not all(
-            isinstance(v, torch.Tensor) for v in obj.values()):
-        keys = list(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
-        raise CheckpointError(f"{path} holds no state dict of tensors (top level: {keys}); "
-                              "expected mmdet's {'meta', 'state_dict'} or a plain state dict")
+    obj = load_tensors(path, "mmdet")
     state_dict = OrderedDict()
     for key, value in obj.items():
         for prefix in STRIPPED_PREFIXES:
@@ -71,17 +51,6 @@ def read_mmdet_state_dict(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
                 key = key[len(prefix):]
         state_dict[key] = value
     return state_dict
-
-
-def _numpy_meta_globals() -> list:
-    """numpy types that mmcv-era checkpoints may keep in ``meta`` (scores, seeds), allowed
-    for the weights-only unpickler: data only, no code. Files pickled by numpy 1.x name them
-    ``numpy.core.multiarray.*``, numpy 2 ``numpy._core.multiarray.*``."""
-    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
-    dtype_classes = [type(np.dtype(code)) for code in "?bhilqBHILQefdFDSUO"]
-    return [multiarray.scalar, multiarray._reconstruct, np.ndarray, np.dtype, *dtype_classes,
-            (multiarray.scalar, "numpy.core.multiarray.scalar"),
-            (multiarray._reconstruct, "numpy.core.multiarray._reconstruct")]
 
 
 def infer_mmdet_architecture(state_dict: dict) -> str | None:

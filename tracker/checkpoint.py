@@ -20,6 +20,7 @@ import zipfile
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -36,12 +37,29 @@ class CheckpointError(ValueError):
 
 def read_state_dict(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
     """Tensors of a checkpoint file, with keys in mmpose's naming."""
+    return normalize_keys(load_tensors(path, "mmpose"))
+
+
+def load_tensors(path: str | Path, framework: str) -> dict:
+    """The tensors of an OpenMMLab checkpoint (``{'meta', 'state_dict'}``) or a plain state
+    dict, keys as stored. ``framework`` ("mmpose", "mmdet") only words the errors.
+
+    Read with ``torch.load(weights_only=True)``; numpy scalars and arrays that mmcv-era files
+    keep in ``meta`` are allowed (data only, no code).
+
+    Raises:
+        CheckpointError: truncated, corrupt, not a torch file, or holding no state dict.
+    """
     path = Path(path)
     _check_zip_integrity(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            with torch.serialization.safe_globals(_numpy_meta_globals()):
+                obj = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
-            KeyError, IndexError, UnicodeDecodeError) as e:
+            KeyError, IndexError, UnicodeDecodeError, AttributeError, TypeError) as e:
         raise CheckpointError(f"{path} is not a readable torch checkpoint (truncated, corrupt or "
                               f"not a .pth file): {type(e).__name__}: {e}") from e
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
@@ -50,8 +68,20 @@ def read_state_dict(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
             isinstance(v, torch.Tensor) for v in obj.values()):
         keys = list(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
         raise CheckpointError(f"{path} holds no state dict of tensors (top level: {keys}); "
-                              "expected mmpose's {'meta', 'state_dict'} or a plain state dict")
-    return normalize_keys(obj)
+                              f"expected {framework}'s {{'meta', 'state_dict'}} or a plain "
+                              "state dict")
+    return obj
+
+
+def _numpy_meta_globals() -> list:
+    """numpy types that mmcv-era checkpoints may keep in ``meta`` (scores, seeds), allowed
+    for the weights-only unpickler. Files pickled by numpy 1.x name them
+    ``numpy.core.multiarray.*``, numpy 2 ``numpy._core.multiarray.*``."""
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    dtype_classes = [type(np.dtype(code)) for code in "?bhilqBHILQefdFDSUO"]
+    return [multiarray.scalar, multiarray._reconstruct, np.ndarray, np.dtype, *dtype_classes,
+            (multiarray.scalar, "numpy.core.multiarray.scalar"),
+            (multiarray._reconstruct, "numpy.core.multiarray._reconstruct")]
 
 
 def _check_zip_integrity(path: Path) -> None:
