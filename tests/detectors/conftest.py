@@ -12,9 +12,10 @@ def mmdet_checkpoints(tmp_path_factory):
     made = {}
 
     def make(model: str):
-        if model not in made:
-            made[model] = folder / f"{model}.pth"
-            mmdet_recipe().make_checkpoint(model, str(made[model]))
+        if model not in made:       # (a skip for missing shared data must not be remembered)
+            path = folder / f"{model}.pth"
+            mmdet_recipe().make_checkpoint(model, str(path))
+            made[model] = path
         return made[model]
 
     return make
