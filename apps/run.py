@@ -50,6 +50,9 @@ def parse_args(argv):
     parser.add_argument("--similarity", choices=("flow_oks", "oks", "iou"))
     parser.add_argument("--matcher", choices=("greedy", "hungarian"))
     parser.add_argument("--detect-every", type=int, help="run the detector every N frames")
+    parser.add_argument("--pose-every", type=int, help="run detector and pose network every N "
+                        "frames, moving poses by optical flow in between")
+    parser.add_argument("--max-people", type=int, help="pose at most N people per frame")
     parser.add_argument("--smooth", action="store_true", help="one-euro keypoint smoothing")
     parser.add_argument("--min-person-score", type=float, help="people below are not written")
     parser.add_argument("--min-keypoint-score", type=float,
@@ -88,6 +91,8 @@ def overrides_from(args) -> dict:
     put("tracker", "similarity", args.similarity)
     put("tracker", "matcher", args.matcher)
     put("pipeline", "detect_every", args.detect_every)
+    put("pipeline", "pose_every", getattr(args, "pose_every", None))
+    put("pipeline", "max_people", getattr(args, "max_people", None))
     if args.smooth:
         sections["smoothing"] = {}
     put("output", "format", args.format)

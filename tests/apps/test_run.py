@@ -156,3 +156,12 @@ def test_command_line_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         run.main(["video.mp4"])                     # --out is required
     assert info.value.code == 2
+
+
+def test_pose_every_and_max_people_flags(tmp_path):
+    out = tmp_path / "t.json"
+    assert run.main([_video(), "--out", str(out), "--quiet", "--max-frames", "4", "--no-flip",
+                     "--pose-every", "2", "--max-people", "1", *_models()]) == 0
+    data = json.loads(out.read_text())
+    per_frame = [sum(a["image_id"] == i for a in data["annotations"]) for i in range(4)]
+    assert per_frame == [1, 1, 1, 1]
