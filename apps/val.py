@@ -62,7 +62,7 @@ def parse_args(argv):
     return args
 
 
-def _detector_for(args, sequence, device):
+def _detector_for(args, sequence):
     """The per-sequence detector, or None to keep the configured one."""
     from detectors import CocoDetectionsFile, PoseTrackGroundTruthBoxes
 
@@ -101,7 +101,7 @@ def run(args) -> int:
 
 
 def _track_sequence(args, stages, sequence) -> None:
-    detector = _detector_for(args, sequence, None)
+    detector = _detector_for(args, sequence)
     if detector is not None:
         stages.pipeline.detector = detector
     stages.pipeline.reset()

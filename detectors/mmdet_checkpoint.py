@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tracker.checkpoint import CheckpointError, load_tensors
+from tracker.checkpoint import CheckpointError, key_mismatch, load_tensors
 
 STRIPPED_PREFIXES = ("module.", "_orig_mod.")
 #: Architecture name -> keys only a checkpoint of that architecture has.
@@ -61,11 +61,6 @@ def infer_mmdet_architecture(state_dict: dict) -> str | None:
     return None
 
 
-def _describe(keys: list[str], limit: int = 6) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
-
-
 def load_mmdet_weights(model: nn.Module, state_dict: dict, source: str | Path,
                        architecture: str) -> None:
     """Strictly load ``state_dict`` into ``model`` (possibly built on the meta device).
@@ -76,19 +71,10 @@ def load_mmdet_weights(model: nn.Module, state_dict: dict, source: str | Path,
         CheckpointError: missing, unexpected or wrongly shaped keys; the message names the
             file, the expected architecture and the one the file has, with its zoo entries.
     """
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong_shape = [f"{k} {tuple(state_dict[k].shape)} (model {tuple(v.shape)})"
-                   for k, v in expected.items()
-                   if k in state_dict and state_dict[k].shape != v.shape]
-    if missing or unexpected or wrong_shape:
+    mismatch = key_mismatch(model.state_dict(), state_dict)
+    if mismatch:
         title = ARCHITECTURE_TITLES.get(architecture, architecture)
-        lines = [f"{source} does not fit detector {title}:"]
-        for label, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                            ("wrongly shaped keys", wrong_shape)):
-            if keys:
-                lines.append(f"  {label}: {_describe(keys)}")
+        lines = [f"{source} does not fit detector {title}:", *mismatch]
         found = infer_mmdet_architecture(state_dict)
         if found is not None and found != architecture:
             from detectors.zoo import zoo_names_for  # local: the zoo reads YAML on first use

@@ -102,7 +102,22 @@ def _check_image_recipe(spec) -> None:
 _WEIGHTS_FIELDS = ("name", "architecture", "config", "filename", "url", "sha256")
 
 
+@dataclass(frozen=True)
 class _MMDetOptions:
+    """Fields every mmdet spec has: where the weights come from, and the image recipe
+    (see ``CascadeRCNNSpec``); subclasses add their test-time settings."""
+
+    name: str
+    architecture: str
+    config: str
+    filename: str
+    url: Optional[str]
+    sha256: Optional[str]
+    test_scale: tuple[int, int]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    pad_divisor: int
+
     def options(self) -> dict:
         """Keyword arguments of the detector class: every field but the weights' ones."""
         return {f.name: getattr(self, f.name) for f in fields(self)
@@ -128,16 +143,6 @@ class CascadeRCNNSpec(_MMDetOptions):
             NMS IoU, detections kept per image.
     """
 
-    name: str
-    architecture: str
-    config: str
-    filename: str
-    url: Optional[str]
-    sha256: Optional[str]
-    test_scale: tuple[int, int]
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    pad_divisor: int
     rpn_nms_pre: int
     rpn_max_per_img: int
     rpn_nms_iou: float
@@ -168,16 +173,6 @@ class YOLOv3Spec(_MMDetOptions):
         nms_iou, max_per_img: per-class NMS IoU, detections kept per image.
     """
 
-    name: str
-    architecture: str
-    config: str
-    filename: str
-    url: Optional[str]
-    sha256: Optional[str]
-    test_scale: tuple[int, int]
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    pad_divisor: int
     conf_threshold: float
     score_threshold: float
     nms_pre: int

@@ -65,6 +65,12 @@ def box_to_center_scale(boxes_xywh: np.ndarray, aspect_ratio: float,
     return centers, scales * np.float32(PIXEL_STD)
 
 
+def box_areas(boxes_xyxy: np.ndarray) -> np.ndarray:
+    """(N, 4) xyxy -> (N,) float64 areas; negative sides count as 0, NaN boxes as 0."""
+    boxes = np.nan_to_num(np.asarray(boxes_xyxy, np.float64).reshape(-1, 4))
+    return (boxes[:, 2] - boxes[:, 0]).clip(0) * (boxes[:, 3] - boxes[:, 1]).clip(0)
+
+
 def iou_matrix(boxes_a_xyxy: np.ndarray, boxes_b_xyxy: np.ndarray) -> np.ndarray:
     """(N, 4), (M, 4) xyxy -> (N, M) intersection over union; 0 where the union is empty."""
     a = np.asarray(boxes_a_xyxy, dtype=np.float64).reshape(-1, 4)

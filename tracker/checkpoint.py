@@ -138,6 +138,19 @@ def _fitting_zoo_entries(architecture: dict | None) -> list[str]:
             and spec.num_keypoints == architecture["num_keypoints"]]
 
 
+def key_mismatch(expected: dict, state_dict: dict) -> list[str]:
+    """Lines listing the missing, unexpected and wrongly shaped keys of ``state_dict``
+    against a model's ``expected`` state dict; empty when it fits exactly."""
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong_shape = [f"{k} {tuple(state_dict[k].shape)} (model {tuple(v.shape)})"
+                   for k, v in expected.items()
+                   if k in state_dict and state_dict[k].shape != v.shape]
+    return [f"  {label}: {_describe(keys)}"
+            for label, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                                ("wrongly shaped keys", wrong_shape)) if keys]
+
+
 def _describe(keys: list[str], limit: int = 6) -> str:
     shown = ", ".join(keys[:limit])
     return shown + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
@@ -146,18 +159,9 @@ def _describe(keys: list[str], limit: int = 6) -> str:
 def load_into(model: nn.Module, state_dict: dict, source: str | Path, model_name: str) -> None:
     """Strictly load ``state_dict`` into ``model``; on mismatch raise a ``CheckpointError``
     listing missing, unexpected and wrongly shaped keys and the zoo entries the file fits."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong_shape = [f"{k} {tuple(state_dict[k].shape)} (model {tuple(v.shape)})"
-                   for k, v in expected.items()
-                   if k in state_dict and state_dict[k].shape != v.shape]
-    if missing or unexpected or wrong_shape:
-        lines = [f"{source} does not fit pose model {model_name!r}:"]
-        for label, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                            ("wrongly shaped keys", wrong_shape)):
-            if keys:
-                lines.append(f"  {label}: {_describe(keys)}")
+    mismatch = key_mismatch(model.state_dict(), state_dict)
+    if mismatch:
+        lines = [f"{source} does not fit pose model {model_name!r}:", *mismatch]
         architecture = infer_architecture(state_dict)
         if architecture:
             fits = _fitting_zoo_entries(architecture)

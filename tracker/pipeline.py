@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from tracker.association import oks_matrix
-from tracker.boxes import iou_matrix, xyxy_to_xywh
+from tracker.boxes import box_areas, iou_matrix, xyxy_to_xywh
 from tracker.flow import PROPAGATED_BOX_ENLARGE, boxes_around_keypoints
 from tracker.pose_tracker import PoseTracker
 from tracker.types import Detections, Frame, FrameResult, Poses
@@ -87,7 +87,7 @@ def pose_nms(poses: Poses, scores: np.ndarray, oks_sigmas: np.ndarray,
         (M,) int64 indices of the kept poses, in descending score order.
     """
     order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
-    areas = _areas(poses.boxes_xyxy)
+    areas = box_areas(poses.boxes_xyxy)
     oks = oks_matrix(poses.keypoints, poses.keypoints, areas, areas, oks_sigmas,
                      poses.keypoint_scores, poses.keypoint_scores, keypoint_threshold)
     suppressed = np.zeros(len(poses), bool)
@@ -215,7 +215,7 @@ class Pipeline:
                 detected = detected[detected.scores >= self.min_box_score]
             else:
                 detected = Detections.empty()
-        propagated_ids, propagated = self._propagated()
+        _, propagated = self._propagated()
         boxes_xyxy, box_scores, source = merge_boxes(
             detected, boxes_around_keypoints(propagated.keypoints, propagated.keypoint_scores,
                                              self.propagation_keypoint_threshold,
@@ -279,8 +279,3 @@ class Pipeline:
         for track_id, row in zip(track_ids.tolist(), source.tolist()):
             streak[track_id] = self._propagated_streak.get(track_id, 0) + 1 if row >= 0 else 0
         self._propagated_streak = streak
-
-
-def _areas(boxes_xyxy: np.ndarray) -> np.ndarray:
-    boxes = np.nan_to_num(np.asarray(boxes_xyxy, np.float64))
-    return (boxes[:, 2] - boxes[:, 0]).clip(0) * (boxes[:, 3] - boxes[:, 1]).clip(0)

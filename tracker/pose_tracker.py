@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracker.association import MATCHERS, oks_matrix
-from tracker.boxes import iou_matrix
+from tracker.boxes import box_areas, iou_matrix
 from tracker.flow import warp_points
 from tracker.types import Poses
 
@@ -115,7 +115,7 @@ class PoseTracker:
         if self.similarity == "iou":
             boxes = np.stack([t.box_xyxy for t in self._tracks]) if self._tracks else np.zeros((0, 4))
             return iou_matrix(boxes, poses.boxes_xyxy)
-        areas = np.maximum(_box_areas(poses.boxes_xyxy), self.min_area)
+        areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)
         matrix = np.zeros((len(self._tracks), len(poses)))
         for row, track in enumerate(self._tracks):
             history = track.warped if self.similarity == "flow_oks" else track.keypoints
@@ -151,7 +151,7 @@ class PoseTracker:
                                (track.warped, poses.keypoints[column]),
                                (track.scores, poses.keypoint_scores[column]),
                                (track.areas, max(self.min_area, float(
-                                   _box_areas(poses.boxes_xyxy[column:column + 1])[0])))):
+                                   box_areas(poses.boxes_xyxy[column:column + 1])[0])))):
             history.append(value)
         track.box_xyxy = poses.boxes_xyxy[column]
         track.box_score = float(poses.box_scores[column])
@@ -166,8 +166,3 @@ class PoseTracker:
         self._observe(track, poses, column)
         self._tracks.append(track)
         return track
-
-
-def _box_areas(boxes_xyxy: np.ndarray) -> np.ndarray:
-    boxes = np.nan_to_num(np.asarray(boxes_xyxy, np.float64))
-    return (boxes[:, 2] - boxes[:, 0]).clip(0) * (boxes[:, 3] - boxes[:, 1]).clip(0)
