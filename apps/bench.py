@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from tracker.benchmarks import (BENCHMARKS, Benchmark, BoxRequest, benchmark_configs,
+from tracker.image_eval import (BENCHMARKS, Benchmark, BoxRequest, benchmark_configs,
                                 evaluate_predictions, format_table, missing_images)
-from tracker.benchmarks.runner import DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, run_top_down
-from tracker.output import write_json_atomically
-from tracker.zoo import get_pose_model_spec, keypoint_sets, pose_models
+from tracker.image_eval.runner import DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, run_top_down
+from tracker.files import write_json_atomically
+from tracker.pose.zoo import get_pose_model_spec, keypoint_sets, pose_models
 
 
 def parse_args(argv):

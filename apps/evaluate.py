@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from tracker.eval import PoseTrackEvalError, evaluate
-from tracker.output import write_json_atomically
+from tracker.files import write_json_atomically
 
 
 def parse_args(argv):

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tracker.output import temporary_file_next_to
+from tracker.files import temporary_file_next_to
 
 #: Keypoints drawn by --render: only those whose score exceeds this.
 RENDER_SCORE_THRESHOLD = 0.3

@@ -20,10 +20,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tracker.output import OutputError, TrackWriter, sequence_name_for
-from tracker.run_config import build_stages, load_run_config
-from tracker.video import SourceError, open_source
-from tracker.zoo import ConfigError
+from tracker.io.output import TrackWriter, sequence_name_for
+
+from tracker.errors import OutputError
+from apps.config import build_stages, load_run_config
+from tracker.io.video import SourceError, open_source
+from tracker.errors import ConfigError
 
 logger = logging.getLogger("posetrack-run")
 
@@ -161,7 +163,7 @@ class _Renderer:
         self._writer = None
 
     def write(self, frame, result) -> None:
-        from tracker.render import VideoWriter, draw_poses
+        from tracker.io.render import VideoWriter, draw_poses
         if self._writer is None:
             height, width = frame.image.shape[:2]
             self._writer = VideoWriter(self.path, self.fps, (width, height))

@@ -24,10 +24,12 @@ from tqdm import tqdm
 
 from apps.run import overrides_from
 from tracker.eval import PoseTrackEvalError, evaluate
-from tracker.output import OutputError, TrackWriter, write_json_atomically
-from tracker.posetrack_val import DatasetError, find_sequences, sequence_frames
-from tracker.run_config import build_stages, load_run_config
-from tracker.zoo import ConfigError
+from tracker.io.output import TrackWriter
+from tracker.errors import OutputError
+from tracker.files import write_json_atomically
+from tracker.eval.dataset import DatasetError, find_sequences, sequence_frames
+from apps.config import build_stages, load_run_config
+from tracker.errors import ConfigError
 
 
 def parse_args(argv):

@@ -28,12 +28,15 @@ from typing import Optional
 
 import cv2
 
-from tracker.live import LatencyStats, LatestFrameReader, RateMeter
-from tracker.output import OutputError, TrackWriter, sequence_name_for, write_json_atomically
-from tracker.render import VideoWriter, draw_poses, draw_text_overlay
-from tracker.run_config import build_stages, load_run_config, merge, validate
-from tracker.video import CameraSource, SourceError, StreamSource, open_source
-from tracker.zoo import CONFIG_DIR, ConfigError, read_yaml
+from tracker.io.live import LatencyStats, LatestFrameReader, RateMeter
+from tracker.io.output import TrackWriter, sequence_name_for
+from tracker.errors import OutputError
+from tracker.files import write_json_atomically
+from tracker.io.render import VideoWriter, draw_poses, draw_text_overlay
+from apps.config import build_stages, load_run_config, merge, validate
+from tracker.io.video import CameraSource, SourceError, StreamSource, open_source
+from tracker.files import CONFIG_DIR, read_yaml
+from tracker.errors import ConfigError
 
 WEBCAM_CONFIG = CONFIG_DIR / "webcam.yaml"
 WINDOW = "posetrack-webcam"

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from tracker.weights import cache_dir, resolve_weights
-from tracker.zoo import get_pose_model_spec, pose_models
+from tracker.pose.zoo import get_pose_model_spec, pose_models
 
 
 def parse_args(argv):

@@ -30,7 +30,7 @@ import torch
 from detectors import CascadeRCNN, YOLOv3, detector_zoo
 from detectors.cascade_rcnn_net import CascadeRCNNNetwork
 from detectors.yolov3_net import YOLOv3Network
-from tracker.backends import resolve_device
+from tracker.pose.backends import resolve_device
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSETRACK_SHARED", REPO.parent / "shared"))

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.eval import evaluate_sequences, load_sequences
-from tracker.eval._reference import reference_evaluate
+from tests.tracker.eval.poseval_reference import reference_evaluate
 
 SHARED = Path(os.environ.get("POSETRACK_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 BONN = SHARED / "data" / "bonn-posetrack" / "train"

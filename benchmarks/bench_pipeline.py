@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from tests.shared_data import SHARED_ROOT
-from tracker.output import TrackWriter, sequence_name_for
-from tracker.run_config import build_stages, load_run_config
-from tracker.video import open_source
+from tracker.io.output import TrackWriter, sequence_name_for
+from apps.config import build_stages, load_run_config
+from tracker.io.video import open_source
 
 VIDEOS = ("basketball-2p-426x240.mp4", "indoor-2p-1080p.mp4", "street-crowd-720p.avi")
 VARIANTS = {

@@ -19,11 +19,11 @@ import time
 import numpy as np
 import torch
 
-from tracker.backends import TorchHeatmapNet, resolve_device
-from tracker.checkpoint import load_into, read_state_dict
-from tracker.estimator import TopDownPoseEstimator
+from tracker.pose.backends import TorchHeatmapNet, resolve_device
+from tracker.pose.checkpoint import load_into, read_state_dict
+from tracker.pose.estimator import TopDownPoseEstimator
 from tracker.pose import build_network
-from tracker.zoo import get_pose_model_spec
+from tracker.pose.zoo import get_pose_model_spec
 
 
 def _sync(device):

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from apps.webcam import WEBCAM_CONFIG
 from tests.shared_data import SHARED_ROOT
-from tracker.live import LatencyStats, LatestFrameReader
-from tracker.run_config import DEFAULT_CONFIG, build_stages, load_run_config
+from tracker.io.live import LatencyStats, LatestFrameReader
+from apps.config import DEFAULT_CONFIG, build_stages, load_run_config
 from tracker.types import Frame
-from tracker.video import open_source
+from tracker.io.video import open_source
 
 #: name -> (base config file, overrides). The first is the baseline of the ratios.
 VARIANTS = {

@@ -4,7 +4,7 @@
 
 Replays the 30 Bonn PoseTrack sequences (every person labelled in every frame) through the
 real ``Pipeline`` + ``PoseTracker`` with simulated detector, pose network and flow
-(``benchmarks/tracking_sim.py``: bursty missed detections, false positives, joint noise,
+(``tests/tracking_sim.py``: bursty missed detections, false positives, joint noise,
 optical flow that follows the true motion). Prints box CLEAR-MOT numbers for each variant,
 from mmpose's demo tracker (greedy box IoU, no flow) to the paper's flow-OKS with box
 propagation. Real detectors and flow on annotated video are scored with ``posetrack-eval``.
@@ -17,9 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.tracking_sim import POSETRACK18, box_mota, simulate
+from tests.tracking_sim import POSETRACK18, box_mota, simulate
 from tests.shared_data import SHARED_ROOT
-from tracker.output import TrackWriter
+from tracker.io.output import TrackWriter
 
 #: The Bonn sequences whose people have head boxes, which poseval's PCKh needs.
 HEAD_BOX_SEQUENCES = ("000001", "000026", "47476901", "5997927", "8454334")

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from detectors.mmdet_common import PERSON_LABEL, as_image
-from tracker.backends import resolve_device
+from tracker.pose.backends import resolve_device
 from tracker.types import Detections, Frame
 
 MMDET_PREFIX = "mmdet:"

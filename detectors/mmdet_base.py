@@ -18,7 +18,7 @@ from torch import nn
 from detectors.mmdet_checkpoint import load_mmdet_weights, read_mmdet_state_dict
 from detectors.mmdet_common import (ImageMeta, as_image, check_positive_int, check_rgb_triple,
                                     check_scale, normalize_and_pad, resize_keep_ratio)
-from tracker.backends import resolve_device
+from tracker.pose.backends import resolve_device
 from tracker.types import Detections, Frame
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torchvision
 
-from tracker.estimator import as_bgr_image
+from tracker.pose.estimator import as_bgr_image
 from tracker.types import Detections, Frame
 
 #: COCO class index of "person" in mmdet's 80-class label order.

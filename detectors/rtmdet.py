@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from detectors.base import check_score_threshold, make_detections
-from tracker.backends import onnx_session_options, resolve_device
+from tracker.pose.backends import onnx_session_options, resolve_device
 from tracker.checkpoint import CheckpointError
 from tracker.types import Detections, Frame
 

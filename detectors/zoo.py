@@ -12,7 +12,11 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Optional, Union
 
-from tracker.zoo import CONFIG_DIR, ConfigError, construct_config, read_yaml
+from tracker.files import CONFIG_DIR, read_yaml
+
+from tracker.errors import ConfigError
+
+from tracker.checks import construct_config
 
 DETECTOR_ZOO = CONFIG_DIR / "detectors.yaml"
 

@@ -8,7 +8,7 @@ import pytest
 
 from apps import bench
 from tests.shared_data import shared_path
-from tracker.benchmarks import evaluate_predictions
+from tracker.image_eval import evaluate_predictions
 
 ONNX = ("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")
 COCO_MINI = ("data", "coco-mini-val2017")

@@ -68,7 +68,7 @@ def test_ground_truth_boxes_and_coco_format(tmp_path):
 
 
 def test_ctrl_c_writes_the_frames_finished_so_far(tmp_path, monkeypatch, capsys):
-    from tracker.pipeline import Pipeline
+    from tracker.tracking.pipeline import Pipeline
 
     original = Pipeline.__call__
 

@@ -15,8 +15,8 @@ import pytest
 
 from apps import webcam
 from tests.shared_data import REPO_ROOT, shared_path
-from tracker.pipeline import Pipeline
-from tracker.render import track_color
+from tracker.tracking.pipeline import Pipeline
+from tracker.io.render import track_color
 
 DETECTOR = ("models", "rtmdet-nano-person", "end2end.onnx")
 POSE = ("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")

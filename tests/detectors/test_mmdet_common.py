@@ -15,7 +15,8 @@ from detectors.mmdet_common import (DELTA_WH_CLIP, ImageMeta, batched_nms, decod
 from detectors.zoo import CascadeRCNNSpec, YOLOv3Spec
 from tracker.checkpoint import CheckpointError
 from tracker.weights import WeightsUnavailableError
-from tracker.zoo import ConfigError, construct_config
+from tracker.errors import ConfigError
+from tracker.checks import construct_config
 
 HAS_MMDET = importlib.util.find_spec("mmdet") is not None
 
@@ -272,7 +273,7 @@ def test_cached_zoo_file_is_used_and_options_override(tmp_path, monkeypatch, mmd
 
 
 def test_run_config_validates_mmdet_detector_options():
-    from tracker.run_config import load_run_config
+    from apps.config import load_run_config
     config = load_run_config(overrides={"detector": {"name": "cascade-rcnn-x101",
                                                      "test_scale": [666, 400]}})
     assert config["detector"] == {"name": "cascade-rcnn-x101", "test_scale": [666, 400]}

@@ -9,7 +9,8 @@ from detectors import (CocoDetectionsFile, PoseTrackGroundTruthBoxes, RTMDetONNX
 from detectors.zoo import DetectorSpec
 from tests.shared_data import shared_path
 from tracker.weights import ChecksumError, WeightsUnavailableError, sha256_of
-from tracker.zoo import ConfigError, construct_config
+from tracker.errors import ConfigError
+from tracker.checks import construct_config
 
 RTMDET = ("models", "rtmdet-nano-person", "end2end.onnx")
 

@@ -9,7 +9,7 @@ from tests.tracker.eval.cases import (MMPOSE_VAL, SANITY_CASES, SINGLE_SEQUENCE_
                                       build_case, person, sanity_gt, video, write_dirs)
 from tracker.eval import (MotCounts, accumulate_sequence, evaluate, evaluate_sequences,
                           load_sequences, mot_metrics)
-from tracker.eval._reference import reference_evaluate
+from tests.tracker.eval.poseval_reference import reference_evaluate
 
 FAR = 1000  # x of a person far from everybody else (never within 15 px of another joint)
 

@@ -1,0 +1,185 @@
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from tracker.io.render import (SKELETON_LINKS, VideoWriter, draw_poses, draw_text_overlay,
+                            skeleton_links, track_color)
+from tracker.types import Poses
+
+COCO = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+        "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+        "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"]
+POSETRACK18 = ["nose", "head_bottom", "head_top"] + COCO[3:]
+
+
+def make_poses(keypoints, scores=None, boxes=None) -> Poses:
+    keypoints = np.asarray(keypoints, np.float32)
+    n, k = keypoints.shape[:2]
+    return Poses(keypoints=keypoints,
+                 keypoint_scores=np.ones((n, k), np.float32) if scores is None else scores,
+                 boxes_xyxy=np.tile([[10, 10, 90, 90]], (n, 1)) if boxes is None else boxes,
+                 box_scores=np.ones(n, np.float32))
+
+
+def test_track_colors_are_stable_and_distinct():
+    colors = [track_color(i) for i in range(51)]
+    assert colors == [track_color(i) for i in reversed(range(51))][::-1]
+    assert track_color(np.int64(7)) == colors[7]
+    for color in colors:
+        assert len(color) == 3 and all(isinstance(c, int) and 0 <= c <= 255 for c in color)
+        assert max(color) >= 180  # bright enough to read on video
+    distances = [np.linalg.norm(np.subtract(a, b)) for a, b in itertools.combinations(colors, 2)]
+    assert min(distances) > 20
+
+
+def test_skeleton_links_coco():
+    links = skeleton_links(COCO)
+    names = {(COCO[a], COCO[b]) for a, b in links}
+    assert ("left_shoulder", "left_elbow") in names and ("nose", "left_eye") in names
+    assert ("left_ear", "left_shoulder") in names
+    assert len(links) == 19  # the COCO skeleton
+    assert all(0 <= a < 17 and 0 <= b < 17 and a != b for a, b in links)
+
+
+def test_skeleton_links_posetrack18():
+    names = {(POSETRACK18[a], POSETRACK18[b]) for a, b in skeleton_links(POSETRACK18)}
+    assert {("nose", "head_bottom"), ("nose", "head_top"), ("head_bottom", "left_shoulder"),
+            ("left_ankle", "left_knee")} <= names
+    assert not any("eye" in a or "eye" in b for a, b in names)
+
+
+@pytest.mark.parametrize("names", [
+    ["right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "pelvis",
+     "thorax", "upper_neck", "head_top", "right_wrist", "right_elbow", "right_shoulder",
+     "left_shoulder", "left_elbow", "left_wrist"],  # mpii
+    ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+     "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "top_head",
+     "neck"],  # crowdpose
+])
+def test_skeleton_links_connect_every_keypoint(names):
+    links = skeleton_links(names)
+    assert {i for link in links for i in link} == set(range(len(names)))
+
+
+def test_every_skeleton_link_is_a_pair_of_different_names():
+    assert len(set(SKELETON_LINKS)) == len(SKELETON_LINKS)
+    assert all(a != b for a, b in SKELETON_LINKS)
+
+
+def test_draw_poses_draws_in_track_color_and_copies():
+    image = np.zeros((120, 160, 3), np.uint8)
+    keypoints = np.full((1, 17, 2), np.nan, np.float32)
+    keypoints[0, 5] = (40, 50)  # left_shoulder
+    keypoints[0, 7] = (80, 60)  # left_elbow
+    out = draw_poses(image, make_poses(keypoints), np.array([3]), COCO)
+    assert image.max() == 0 and out is not image
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert tuple(out[50, 40]) == track_color(3) and tuple(out[60, 80]) == track_color(3)
+    assert out[55, 60].any()  # the shoulder-elbow link
+    assert tuple(out[10, 50]) == track_color(3)  # the box's top edge
+
+
+def test_draw_poses_skips_low_scores_and_boxes_when_asked():
+    image = np.zeros((120, 160, 3), np.uint8)
+    keypoints = np.full((1, 17, 2), 60.0, np.float32)
+    scores = np.full((1, 17), 0.1, np.float32)
+    out = draw_poses(image, make_poses(keypoints, scores), np.array([0]), COCO, draw_boxes=False)
+    assert out.max() == 0
+
+
+def test_draw_poses_handles_empty_nan_and_outside_points():
+    image = np.full((60, 80, 3), 7, np.uint8)
+    empty = draw_poses(image, Poses.empty(17), np.zeros(0, np.int64), COCO)
+    np.testing.assert_array_equal(empty, image)
+    keypoints = np.full((2, 17, 2), np.nan, np.float32)
+    keypoints[1] = np.linspace(-1e9, 1e9, 34).reshape(17, 2)  # far outside the image
+    boxes = np.array([[np.nan, 0, 10, 10], [-1e12, -5, 1e12, 1e9]], np.float32)
+    out = draw_poses(image, make_poses(keypoints, boxes=boxes), np.array([0, 1]), COCO)
+    assert out.shape == image.shape
+
+
+def test_draw_poses_rejects_mismatched_inputs():
+    poses = make_poses(np.zeros((2, 17, 2)))
+    with pytest.raises(ValueError, match="track_ids"):
+        draw_poses(np.zeros((10, 10, 3), np.uint8), poses, np.array([0]), COCO)
+    with pytest.raises(ValueError, match="keypoint_names"):
+        draw_poses(np.zeros((10, 10, 3), np.uint8), poses, np.array([0, 1]), COCO[:5])
+
+
+def test_text_overlay_top_left_and_copy():
+    image = np.full((200, 300, 3), 128, np.uint8)
+    out = draw_text_overlay(image, ["12.3 FPS", "frame 4"])
+    assert (image == 128).all()
+    top_left, bottom_right = out[:40, :100], out[100:, 150:]
+    assert (top_left == 0).any() and top_left.max() > 200  # white text on a black box
+    assert (bottom_right == 128).all()
+
+
+def read_video(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def frames(count, width=64, height=48):
+    return [np.full((height, width, 3), 40 * i, np.uint8) for i in range(count)]
+
+
+def test_video_writer_round_trip(tmp_path):
+    path = tmp_path / "x.mp4"
+    with VideoWriter(path, fps=10.0, frame_size_wh=(64, 48)) as writer:
+        for frame in frames(5):
+            writer.write(frame)
+        assert not path.exists()  # written under a temporary name until closed
+    written = read_video(path)
+    assert len(written) == 5 and all(f.shape == (48, 64, 3) for f in written)
+    assert abs(int(written[4].mean()) - 160) < 10
+    assert [p.name for p in tmp_path.iterdir()] == ["x.mp4"]
+
+
+def test_video_writer_keeps_a_partial_video_on_exception(tmp_path):
+    path = tmp_path / "x.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        with VideoWriter(path, fps=10.0, frame_size_wh=(64, 48)) as writer:
+            for frame in frames(3):
+                writer.write(frame)
+            raise KeyboardInterrupt
+    assert len(read_video(path)) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["x.mp4"]
+
+
+def test_video_writer_without_frames_leaves_no_file(tmp_path):
+    with VideoWriter(tmp_path / "x.mp4", fps=10.0, frame_size_wh=(64, 48)) as writer:
+        pass
+    assert writer.frames_written == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_video_writer_errors_name_the_path(tmp_path):
+    missing = tmp_path / "no_such_dir" / "x.mp4"
+    with pytest.raises(FileNotFoundError, match="no_such_dir"):
+        VideoWriter(missing, fps=10.0, frame_size_wh=(64, 48))
+    with pytest.raises(OSError, match=r"x\.xyz"):
+        VideoWriter(tmp_path / "x.xyz", fps=10.0, frame_size_wh=(64, 48))
+    assert list(tmp_path.iterdir()) == []
+    for fps in (0, -5.0, float("nan")):
+        with pytest.raises(ValueError, match="fps"):
+            VideoWriter(tmp_path / "x.mp4", fps=fps, frame_size_wh=(64, 48))
+
+
+def test_video_writer_rejects_a_frame_of_another_size(tmp_path):
+    path = tmp_path / "x.mp4"
+    with pytest.raises(ValueError, match=r"x\.mp4.*\(48, 64, 3\)"):
+        with VideoWriter(path, fps=10.0, frame_size_wh=(64, 48)) as writer:
+            writer.write(frames(1)[0])
+            writer.write(np.zeros((64, 48, 3), np.uint8))
+    assert len(read_video(path)) == 1  # what was written before the error is kept
+    with pytest.raises(ValueError, match="closed"):
+        writer.write(frames(1)[0])

@@ -1,0 +1,118 @@
+"""Top-down estimator: batching, geometry and defined results on bad input."""
+import numpy as np
+import pytest
+import torch
+
+from tracker.pose.estimator import TopDownPoseEstimator
+from tracker.pose.heatmap import encode
+from tracker.pose.zoo import KeypointSet
+
+KSET = KeypointSet(names=("center", "left", "right"), flip_pairs=((1, 2),))
+
+
+class CenterNet:
+    """Fake network: keypoint 0 peaks at the crop centre, 1 left of it, 2 right of it."""
+
+    def __init__(self):
+        self.batch_sizes = []
+
+    def __call__(self, batch):
+        self.batch_sizes.append(len(batch))
+        n, _, h, w = batch.shape
+        points = np.array([[w / 8, h / 8], [w / 8 - 4, h / 8], [w / 8 + 4, h / 8]])
+        maps = encode(np.broadcast_to(points, (n, 3, 2)), (w // 4, h // 4), sigma=1.5)
+        return torch.from_numpy(maps)
+
+
+def _estimator(**kwargs):
+    return TopDownPoseEstimator(network=kwargs.pop("network", CenterNet()), keypoint_set=KSET,
+                                input_size_wh=(64, 64), mean=(0.5,) * 3, std=(0.25,) * 3,
+                                **kwargs)
+
+
+IMAGE = np.zeros((120, 160, 3), np.uint8)
+
+
+def test_keypoints_land_in_frame_pixels():
+    poses = _estimator().predict(IMAGE, [[20, 30, 40, 40], [100, 10, 20, 20]], flip_test=False)
+    # crop 64 px <-> box side * 1.25; heatmap stride 4: keypoint 1 is 16 crop px left
+    np.testing.assert_allclose(poses.keypoints[:, 0], [[40, 50], [110, 20]], atol=1e-4)
+    np.testing.assert_allclose(poses.keypoints[0, 1], [40 - 16 * 50 / 64, 50], atol=1e-4)
+    np.testing.assert_allclose(poses.boxes_xyxy, [[20, 30, 60, 70], [100, 10, 120, 30]])
+    assert poses.keypoint_scores.shape == (2, 3) and (poses.keypoint_scores > 0.9).all()
+
+
+def test_flip_test_swaps_pairs_back():
+    poses = _estimator().predict(IMAGE, [[20, 30, 40, 40]], flip_test=True)
+    assert poses.keypoints[0, 1, 0] < poses.keypoints[0, 0, 0] < poses.keypoints[0, 2, 0]
+
+
+def test_crops_are_batched_up_to_max_batch_size():
+    network = CenterNet()
+    boxes = [[i, i, 30, 30] for i in range(7)]
+    poses = _estimator(network=network, max_batch_size=3).predict(IMAGE, boxes, flip_test=True)
+    assert len(poses) == 7 and network.batch_sizes == [3, 3, 3, 3, 1, 1]
+
+
+@pytest.mark.parametrize("boxes", [[], np.zeros((0, 4)), np.zeros((0,))])
+def test_no_boxes_gives_empty_arrays(boxes):
+    poses = _estimator().predict(IMAGE, boxes)
+    assert poses.keypoints.shape == (0, 3, 2) and poses.keypoint_scores.shape == (0, 3)
+    assert poses.keypoints.dtype == np.float32
+
+
+def test_invalid_boxes_get_nan_keypoints_and_zero_scores():
+    boxes = [[20, 30, 40, 40], [np.nan, 0, 10, 10], [5, 5, 0, 0], [5, 5, -3, 10], [1, 1, 0, 20]]
+    poses = _estimator().predict(IMAGE, boxes, box_scores=[0.9, 0.8, 0.7, 0.6, 0.5])
+    assert np.isfinite(poses.keypoints[[0, 4]]).all()
+    assert np.isnan(poses.keypoints[1:4]).all() and (poses.keypoint_scores[1:4] == 0).all()
+    np.testing.assert_allclose(poses.box_scores, [0.9, 0.8, 0.7, 0.6, 0.5])
+
+
+@pytest.mark.parametrize("image", [
+    np.zeros((120, 160), np.uint8), np.zeros((120, 160, 1), np.uint8),
+    np.zeros((120, 160, 4), np.uint8)], ids=["gray", "gray1", "bgra"])
+def test_grayscale_and_alpha_images_are_accepted(image):
+    poses = _estimator().predict(image, [[20, 30, 40, 40]])
+    assert np.isfinite(poses.keypoints).all()
+
+
+@pytest.mark.parametrize("image,error,message", [
+    (None, TypeError, "numpy array"),
+    (np.zeros((120, 160, 3), np.float32), ValueError, "dtype uint8"),
+    (np.zeros((120, 160, 2), np.uint8), ValueError, r"shape \(H, W, 3\)"),
+    (np.zeros((0, 160, 3), np.uint8), ValueError, r"shape \(H, W, 3\)"),
+])
+def test_bad_images_are_clear_errors(image, error, message):
+    with pytest.raises(error, match=message):
+        _estimator().predict(image, [[20, 30, 40, 40]])
+
+
+@pytest.mark.parametrize("boxes,message", [
+    ([[1, 2, 3]], r"boxes_xywh must have shape \(N, 4\), got \(1, 3\)"),
+    ([1, 2, 3, 4], r"boxes_xywh must have shape \(N, 4\), got \(4,\)"),
+])
+def test_bad_boxes_are_clear_errors(boxes, message):
+    with pytest.raises(ValueError, match=message):
+        _estimator().predict(IMAGE, boxes)
+
+
+def test_box_scores_must_match_boxes():
+    with pytest.raises(ValueError, match=r"box_scores must have shape \(1,\)"):
+        _estimator().predict(IMAGE, [[20, 30, 40, 40]], box_scores=[0.5, 0.5])
+
+
+def test_invalid_batch_size():
+    with pytest.raises(ValueError, match="max_batch_size"):
+        _estimator(max_batch_size=0)
+
+
+def test_heatmaps_rejects_invalid_boxes():
+    with pytest.raises(ValueError, match=r"row 1 is not a valid box"):
+        _estimator().heatmaps(IMAGE, [[20, 30, 40, 40], [0, 0, 0, 0]])
+
+
+def test_non_contiguous_image_view():
+    flipped_view = np.zeros((120, 160, 3), np.uint8)[:, ::-1]
+    poses = _estimator().predict(flipped_view, [[20, 30, 40, 40]])
+    assert np.isfinite(poses.keypoints).all()

@@ -1,0 +1,41 @@
+"""OKS matrix and matchers: hand-computed values, empty inputs, one index convention."""
+import numpy as np
+import pytest
+
+from tracker.tracking.association import match_greedy, match_hungarian, oks_matrix
+
+SIGMAS = np.full(3, 0.1)
+
+
+def test_oks_identical_and_displaced():
+    a = np.array([[[0, 0], [10, 0], [0, 10]]], float)
+    b = a + np.array([3.0, 4.0])  # every keypoint 5 px away
+    oks = oks_matrix(a, np.concatenate([a, b]), [100.0], [100.0, 100.0], SIGMAS)
+    # e = d^2 / (2 sigma)^2 / area / 2 = 25 / 0.04 / 100 / 2 = 3.125
+    np.testing.assert_allclose(oks, [[1.0, np.exp(-3.125)]])
+
+
+def test_oks_ignores_low_scores_and_empty_masks():
+    a = np.zeros((1, 3, 2))
+    b = np.array([[[0, 0], [50, 50], [50, 50]]], float)
+    scores_b = np.array([[0.9, 0.1, 0.1]])
+    assert oks_matrix(a, b, [100.0], [100.0], SIGMAS, None, scores_b, 0.5)[0, 0] == 1.0
+    assert oks_matrix(a, b, [100.0], [100.0], SIGMAS, None, np.zeros((1, 3)), 0.5)[0, 0] == 0.0
+    assert oks_matrix(np.zeros((0, 3, 2)), b, [], [1.0], SIGMAS).shape == (0, 1)
+
+
+@pytest.mark.parametrize("match", [match_greedy, match_hungarian])
+def test_matchers_contract(match):
+    similarity = np.array([[0.9, 0.1, 0.0], [0.2, 0.05, 0.0]])
+    matches, tracks, detections = match(similarity, 0.15)
+    assert matches.tolist() == [[0, 0]] and tracks.tolist() == [1]
+    assert detections.tolist() == [1, 2]
+    matches, tracks, detections = match(np.zeros((0, 2)), 0.1)
+    assert matches.shape == (0, 2) and tracks.size == 0 and detections.tolist() == [0, 1]
+
+
+def test_greedy_and_hungarian_differ_where_they_should():
+    # greedy takes 0.9 first and leaves 0.1; the assignment maximises the total (0.8 + 0.8)
+    similarity = np.array([[0.9, 0.8], [0.8, 0.1]])
+    assert match_greedy(similarity, 0.05)[0].tolist() == [[0, 0], [1, 1]]
+    assert sorted(match_hungarian(similarity, 0.05)[0].tolist()) == [[0, 1], [1, 0]]

@@ -1,0 +1,180 @@
+"""Top-down pose estimation: frame + person boxes -> keypoints, as mmpose 0.x does it.
+
+    boxes_xywh (N, 4) --box_to_center_scale--> centers, sizes (N, 2)
+      --crop_persons--> crops (N, h, w, 3) uint8 --normalise--> (N, 3, h, w) float32
+      --network (+ mirrored crops, fused: flip test)--> heatmaps (N, K, h/s, w/s)
+      --decode + heatmap_to_image--> Poses: keypoints (N, K, 2), keypoint_scores (N, K)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import cv2
+import numpy as np
+import torch
+
+from tracker.boxes import BOX_PADDING, box_to_center_scale, valid_box_mask, xywh_to_xyxy
+from tracker.pose.crop import crop_persons
+from tracker.pose.heatmap import decode, fuse_flip, heatmap_to_image
+from tracker.types import Poses
+from tracker.pose.zoo import KeypointSet
+
+#: Crops per network call; bounds memory for crowded frames.
+DEFAULT_MAX_BATCH = 32
+
+
+@dataclass
+class HeatmapBatch:
+    """Network output for the people of one frame.
+
+    Attributes:
+        heatmaps: (N, K, h, w) float32 (flip-fused when the flip test ran).
+        centers: (N, 2) float32 crop centers, frame pixels.
+        sizes: (N, 2) float32 crop (width, height), frame pixels.
+    """
+
+    heatmaps: np.ndarray
+    centers: np.ndarray
+    sizes: np.ndarray
+
+
+def as_bgr_image(image: np.ndarray) -> np.ndarray:
+    """Validate a frame: uint8 (H, W, 3) BGR; grayscale is expanded and alpha dropped."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array (H, W, 3) uint8, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must have dtype uint8, got {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image must have shape (H, W, 3), (H, W, 4) or (H, W), got {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def as_boxes_xywh(boxes_xywh) -> np.ndarray:
+    """(N, 4) float64 boxes; an empty list gives (0, 4)."""
+    boxes = np.asarray(boxes_xywh, dtype=np.float64)
+    if boxes.size == 0:
+        return np.zeros((0, 4), np.float64)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes_xywh must have shape (N, 4), got {boxes.shape}")
+    return boxes
+
+
+class TopDownPoseEstimator:
+    """Estimates the keypoints of every person box of a frame, batched.
+
+    Args:
+        network: callable (N, 3, h, w) float32 tensor -> (N, K, h', w') heatmaps, e.g.
+            ``TorchHeatmapNet`` or ``OnnxHeatmapNet``.
+        keypoint_set: names and flip pairs of the K outputs.
+        input_size_wh: network input (width, height); boxes get this aspect ratio.
+        mean, std: per-channel normalisation of ``pixels / 255`` in the network's channel order.
+        channel_order: "rgb" or "bgr" input of the network.
+        device: where crops are normalised (the network's device).
+        flip_test: default of ``predict``'s ``flip_test``; True in all seed configs.
+        box_padding: enlargement of the aspect-corrected box (1.25 in all seed configs).
+        max_batch_size: crops per network call.
+    """
+
+    def __init__(self, *, network: Callable[[torch.Tensor], torch.Tensor],
+                 keypoint_set: KeypointSet, input_size_wh: tuple[int, int],
+                 mean: tuple[float, float, float], std: tuple[float, float, float],
+                 channel_order: str = "rgb", device: torch.device = torch.device("cpu"),
+                 flip_test: bool = True, box_padding: float = BOX_PADDING,
+                 max_batch_size: int = DEFAULT_MAX_BATCH) -> None:
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        self.network = network
+        self.keypoint_set = keypoint_set
+        self.input_size_wh = tuple(input_size_wh)
+        self.channel_order = channel_order
+        self.device = torch.device(device)
+        self.flip_test = flip_test
+        self.box_padding = box_padding
+        self.max_batch_size = max_batch_size
+        self._mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.keypoint_set)
+
+    def _normalise(self, crops_bgr: np.ndarray) -> torch.Tensor:
+        if self.channel_order == "rgb":
+            crops_bgr = crops_bgr[..., ::-1]
+        pixels = torch.from_numpy(np.ascontiguousarray(crops_bgr)).to(self.device)
+        batch = pixels.permute(0, 3, 1, 2).to(torch.float32).div(255)
+        return batch.sub(self._mean).div(self._std)
+
+    def _run(self, batch: torch.Tensor, flip_test: bool) -> torch.Tensor:
+        heatmaps = self.network(batch)
+        if flip_test:
+            flipped = self.network(batch.flip(3))
+            heatmaps = fuse_flip(heatmaps, flipped, list(self.keypoint_set.flip_pairs))
+        return heatmaps
+
+    def heatmaps(self, image_bgr: np.ndarray, boxes_xywh,
+                 flip_test: Optional[bool] = None) -> HeatmapBatch:
+        """Network heatmaps of the crops of ``boxes_xywh`` (see ``predict``).
+
+        Unlike ``predict``, every box must be valid (``tracker.boxes.valid_box_mask``).
+        """
+        image = as_bgr_image(image_bgr)
+        boxes = as_boxes_xywh(boxes_xywh)
+        invalid = np.flatnonzero(~valid_box_mask(boxes))
+        if len(invalid):
+            raise ValueError(f"boxes_xywh row {invalid[0]} is not a valid box (finite, sides >= 0,"
+                             f" not both zero): {boxes[invalid[0]].tolist()}")
+        flip_test = self.flip_test if flip_test is None else flip_test
+        aspect = self.input_size_wh[0] / self.input_size_wh[1]
+        centers, sizes = box_to_center_scale(boxes, aspect, self.box_padding)
+        chunks = []
+        for start in range(0, len(boxes), self.max_batch_size):
+            stop = start + self.max_batch_size
+            crops = crop_persons(image, centers[start:stop], sizes[start:stop],
+                                 self.input_size_wh)
+            chunks.append(self._run(self._normalise(crops), flip_test).cpu().numpy())
+        if chunks:
+            heatmaps = np.concatenate(chunks)
+        else:
+            heatmaps = np.zeros((0, self.num_keypoints, 0, 0), np.float32)
+        return HeatmapBatch(heatmaps=heatmaps, centers=centers, sizes=sizes)
+
+    def predict(self, image_bgr: np.ndarray, boxes_xywh, box_scores=None,
+                flip_test: Optional[bool] = None) -> Poses:
+        """Keypoints of every person box of a frame.
+
+        Args:
+            image_bgr: (H, W, 3) uint8 BGR frame (grayscale and BGRA are accepted).
+            boxes_xywh: (N, 4) person boxes, frame pixels; N may be 0.
+            box_scores: (N,) detector scores carried into the result (default 1).
+            flip_test: average with the mirrored crop's prediction (default: constructor's).
+
+        Returns:
+            Poses with keypoints (N, K, 2) float32 in frame pixels (not clipped to the frame)
+            and keypoint_scores (N, K) float32 heatmap maxima. A box that is not finite, has a
+            negative side or zero area gets NaN keypoints and zero scores.
+        """
+        image = as_bgr_image(image_bgr)
+        boxes = as_boxes_xywh(boxes_xywh)
+        n, k = len(boxes), self.num_keypoints
+        scores_in = np.ones(n, np.float32) if box_scores is None else np.asarray(
+            box_scores, np.float32).reshape(-1)
+        if len(scores_in) != n:
+            raise ValueError(f"box_scores must have shape ({n},), got {scores_in.shape}")
+        keypoints = np.full((n, k, 2), np.nan, np.float32)
+        keypoint_scores = np.zeros((n, k), np.float32)
+        valid = valid_box_mask(boxes)
+        if valid.any():
+            out = self.heatmaps(image, boxes[valid], flip_test)
+            coords, keypoint_scores[valid] = decode(out.heatmaps)
+            h, w = out.heatmaps.shape[2:]
+            keypoints[valid] = heatmap_to_image(coords, out.centers, out.sizes, (w, h))
+        return Poses(keypoints=keypoints, keypoint_scores=keypoint_scores,
+                     boxes_xyxy=xywh_to_xyxy(boxes), box_scores=scores_in)

@@ -1,0 +1,58 @@
+"""``load_pose_model``: a zoo name or model YAML + weights -> a ready ``TopDownPoseEstimator``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from tracker.pose.backends import OnnxHeatmapNet, TorchHeatmapNet, resolve_device
+from tracker.pose.checkpoint import load_into, read_state_dict
+from tracker.pose.estimator import DEFAULT_MAX_BATCH, TopDownPoseEstimator
+from tracker.pose.net import PoseResNet
+from tracker.weights import resolve_weights
+from tracker.pose.zoo import PoseModelSpec, get_pose_model_spec
+
+
+def build_network(spec: PoseModelSpec) -> PoseResNet:
+    """An untrained ``PoseResNet`` with the architecture of a torch zoo entry."""
+    return PoseResNet(depth=spec.depth, num_keypoints=spec.num_keypoints,
+                      num_deconv_layers=spec.num_deconv_layers)
+
+
+def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
+                    device: str | torch.device = "cpu", *, flip_test: bool = True,
+                    channels_last: bool = False, max_batch_size: int = DEFAULT_MAX_BATCH,
+                    onnx_threads: int = 0, progress: bool = True) -> TopDownPoseEstimator:
+    """Build a pose model and load its weights.
+
+    Args:
+        name: a model-zoo name (``configs/pose_models.yaml``) or a YAML file with the keys of
+            one zoo entry.
+        checkpoint: a local .pth (mmpose or plain state dict) or .onnx file overriding the
+            zoo download.
+        device: "cpu", "cuda", "cuda:N" or "auto".
+        flip_test: default flip test of ``predict`` (the seed's configs use it).
+        channels_last: run a torch network in channels-last memory format.
+        max_batch_size: crops per network call.
+        onnx_threads: ONNX models: onnxruntime intra-op threads (0: one per core).
+        progress: show a progress bar when downloading weights.
+
+    Example:
+        >>> model = load_pose_model("res50_coco_256x192", device="cpu")
+        >>> poses = model.predict(image_bgr, boxes_xywh)   # poses.keypoints: (N, 17, 2)
+    """
+    spec = get_pose_model_spec(name)
+    torch_device = resolve_device(device)
+    path = resolve_weights(spec.filename, spec.url, spec.sha256, checkpoint, progress=progress)
+    if spec.backend == "onnx":
+        network = OnnxHeatmapNet(path, spec.onnx_input, spec.onnx_output, torch_device,
+                                 threads=onnx_threads)
+    else:
+        module = build_network(spec)
+        load_into(module, read_state_dict(path), path, spec.name)
+        network = TorchHeatmapNet(module, torch_device, channels_last=channels_last)
+    return TopDownPoseEstimator(
+        network=network, keypoint_set=spec.keypoint_set, input_size_wh=spec.input_size_wh,
+        mean=spec.mean, std=spec.std, channel_order=spec.channel_order, device=torch_device,
+        flip_test=flip_test, max_batch_size=max_batch_size)
