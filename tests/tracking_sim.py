@@ -20,14 +20,17 @@ the simulated stages need the frame index to look up the ground truth.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tracker.boxes import iou_matrix, xywh_to_xyxy
-from tracker.types import Detections, Frame, Poses
+from tracker.io.output import TrackWriter
 from tracker.pose.zoo import keypoint_sets
+from tracker.types import Detections, Frame, Poses
 
 POSETRACK18 = keypoint_sets()["posetrack18"]
 
@@ -217,3 +220,46 @@ def box_mota(frames: list[GroundTruthFrame], results, iou_threshold: float = 0.5
     names = ["mota", "num_switches", "num_misses", "num_false_positives", "num_objects"]
     summary = mm.metrics.create().compute(accumulator, metrics=names)
     return {name: float(summary[name].iloc[0]) for name in names}
+
+
+#: The Bonn sequences whose people have head boxes, which poseval's PCKh needs.
+HEAD_BOX_SEQUENCES = ("000001", "000026", "47476901", "5997927", "8454334")
+
+VARIANTS = {
+    "greedy IoU (mmpose demo)": (dict(similarity="iou", min_similarity=0.3, max_age_frames=0),
+                                 dict(propagate=False), False),
+    "greedy OKS": (dict(similarity="oks"), dict(propagate=False), False),
+    "greedy flow-OKS": (dict(similarity="flow_oks"), dict(propagate=False), True),
+    "IoU + propagation": (dict(similarity="iou", min_similarity=0.3), dict(), True),
+    "flow-OKS + propagation (default)": (dict(similarity="flow_oks"), dict(), True),
+    "multi-flow L=3 + propagation": (dict(similarity="flow_oks", history_frames=3), dict(),
+                                     True),
+    "hungarian flow-OKS + propagation": (dict(similarity="flow_oks", matcher="hungarian"),
+                                         dict(), True),
+}
+
+
+def poseval_scores(folder: Path, tracker_options, pipeline_options, use_flow, seed: int,
+                   min_person_score: float = 0.5, min_keypoint_score: float = 0.4):
+    """PoseTrack18 AP / MOTA (``tracker.eval``, equal to poseval) of one variant on the
+    sequences with head boxes; the output thresholds are the paper's (0.5 box, 0.4 joint)."""
+    from tracker.eval import evaluate
+
+    with tempfile.TemporaryDirectory() as temporary:
+        gt_dir, pred_dir = Path(temporary, "gt"), Path(temporary, "pred")
+        gt_dir.mkdir()
+        pred_dir.mkdir()
+        for name in HEAD_BOX_SEQUENCES:
+            path = folder / f"{name}_bonn_train.json"
+            shutil.copy(path, gt_dir / path.name)
+            _, names, results = simulate(path, tracker_options=tracker_options,
+                                         pipeline_options=pipeline_options, use_flow=use_flow,
+                                         seed=seed)
+            writer = TrackWriter(pred_dir / path.name, keypoint_names=POSETRACK18.names,
+                                 sequence_name=str(Path(names[0]).parent),
+                                 min_person_score=min_person_score,
+                                 min_keypoint_score=min_keypoint_score)
+            for result in results:
+                writer.add(result)
+            writer.close()
+        return evaluate(gt_dir, pred_dir)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -29,7 +30,32 @@ class _Track:
     areas: deque                # box areas (pixels^2) of those poses
     box_xyxy: np.ndarray        # last observed box
     box_score: float
-    frames_unseen: int = 0
+    frames_unseen: int = 0      # consecutive frames without a matched pose
+    frames_propagated: int = 0  # consecutive frames matched only to poses in propagated boxes
+
+
+@dataclass
+class PropagatedPoses:
+    """The poses of the tracks seen in the previous frame, moved into the current one.
+
+    Attributes:
+        track_ids: (T,) int64.
+        poses: T poses: keypoints moved by the flow, the last keypoint scores, the last
+            boxes moved by the mean keypoint motion, the last box scores.
+        frames_propagated: (T,) int64 consecutive frames each track was kept alive only by
+            poses estimated in propagated boxes (0: seen by the detector last frame).
+    """
+
+    track_ids: np.ndarray
+    poses: Poses
+    frames_propagated: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def __getitem__(self, index) -> "PropagatedPoses":
+        return PropagatedPoses(track_ids=self.track_ids[index], poses=self.poses[index],
+                               frames_propagated=self.frames_propagated[index])
 
 
 class PoseTracker:
@@ -82,7 +108,13 @@ class PoseTracker:
 
     @property
     def num_tracks(self) -> int:
+        """Tracks alive (seen within the last ``max_age_frames`` frames)."""
         return len(self._tracks)
+
+    @property
+    def needs_flow(self) -> bool:
+        """The similarity compares poses warped by optical flow: call ``warp`` every frame."""
+        return self.similarity == "flow_oks"
 
     def warp(self, flow: np.ndarray) -> None:
         """Move every track's stored poses by the flow F(k-1 -> k): an (H, W, 2) array or a
@@ -91,25 +123,23 @@ class PoseTracker:
             track.warped = deque((warp_points(p, flow) for p in track.warped),
                                  maxlen=self.history_frames)
 
-    def propagated_poses(self) -> tuple[np.ndarray, Poses]:
-        """Latest pose of the tracks seen in the previous frame, moved by the last ``warp``.
-
-        Returns:
-            track_ids (T,) int64 and ``Poses`` of T people: warped keypoints (T, K, 2), their
-            keypoint scores (T, K), the last observed boxes moved by the mean motion of the
-            keypoints (T, 4), and box scores (T,).
-        """
+    def propagated_poses(self) -> PropagatedPoses:
+        """Latest pose of the tracks seen in the previous frame, moved by the last ``warp``."""
         recent = [t for t in self._tracks if t.frames_unseen == 0]
         if not recent:
-            return np.zeros(0, np.int64), Poses.empty(len(self.oks_sigmas))
+            return PropagatedPoses(track_ids=np.zeros(0, np.int64),
+                                   poses=Poses.empty(len(self.oks_sigmas)),
+                                   frames_propagated=np.zeros(0, np.int64))
         warped = np.stack([t.warped[-1] for t in recent])
         motion = warped - np.stack([t.keypoints[-1] for t in recent])
         finite = np.isfinite(motion).all(axis=2, keepdims=True)
         shift = np.where(finite, motion, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
-        return (np.array([t.track_id for t in recent], np.int64),
-                Poses(keypoints=warped, keypoint_scores=np.stack([t.scores[-1] for t in recent]),
+        poses = Poses(keypoints=warped, keypoint_scores=np.stack([t.scores[-1] for t in recent]),
                       boxes_xyxy=np.stack([t.box_xyxy for t in recent]) + np.tile(shift, 2),
-                      box_scores=np.array([t.box_score for t in recent], np.float32)))
+                      box_scores=np.array([t.box_score for t in recent], np.float32))
+        return PropagatedPoses(
+            track_ids=np.array([t.track_id for t in recent], np.int64), poses=poses,
+            frames_propagated=np.array([t.frames_propagated for t in recent], np.int64))
 
     def _similarity(self, poses: Poses) -> np.ndarray:
         if self.similarity == "iou":
@@ -125,8 +155,15 @@ class PoseTracker:
             matrix[row] = oks.max(axis=0) if len(oks) else 0.0
         return matrix
 
-    def update(self, poses: Poses) -> np.ndarray:
-        """Track ids (N,) int64 for the poses of the current frame."""
+    def update(self, poses: Poses, propagated: Optional[np.ndarray] = None) -> np.ndarray:
+        """Track ids (N,) int64 for the poses of the current frame.
+
+        Args:
+            poses: the N poses of the frame.
+            propagated: (N,) bool, pose i was estimated in a box propagated by flow (not
+                found by the detector); counts ``frames_propagated``. None leaves the counts
+                as they are (a frame where every pose is only moved by the flow).
+        """
         # 1. similarity of every live track to every current pose
         similarity = self._similarity(poses)
         # 2. match (rows: tracks, columns: poses)
@@ -143,8 +180,19 @@ class PoseTracker:
         # 5. unmatched tracks age, and retire after max_age_frames
         for row in unmatched_tracks:
             self._tracks[row].frames_unseen += 1
+        if propagated is not None:
+            self._count_propagated(track_ids, np.asarray(propagated, bool))
         self._tracks = [t for t in self._tracks if t.frames_unseen <= self.max_age_frames]
         return track_ids
+
+    def _count_propagated(self, track_ids: np.ndarray, propagated: np.ndarray) -> None:
+        if propagated.shape != track_ids.shape:
+            raise ValueError(f"propagated must have shape {track_ids.shape} (one flag per "
+                             f"pose), got {propagated.shape}")
+        from_propagation = dict(zip(track_ids.tolist(), propagated.tolist()))
+        for track in self._tracks:
+            flag = from_propagation.get(track.track_id)
+            track.frames_propagated = track.frames_propagated + 1 if flag else 0
 
     def _observe(self, track: _Track, poses: Poses, column: int) -> None:
         for history, value in ((track.keypoints, poses.keypoints[column]),

@@ -57,7 +57,11 @@ def test_boxes_around_keypoints_enlarged_15_percent():
     assert np.isnan(boxes_around_keypoints(keypoints, np.zeros((1, 3)), 0.5)).all()
 
 
-@pytest.mark.parametrize("kwargs", [{"method": "raft"}, {"dis_preset": "slow"}, {"max_side": -1}])
-def test_invalid_flow_options(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"method": "raft"}, "flow method must be 'dis' or 'farneback', got 'raft'"),
+    ({"dis_preset": "slow"}, "dis_preset must be one of .*'ultrafast'.*, got 'slow'"),
+    ({"max_side": -1}, "max_side must be >= 0, got -1"),
+])
+def test_invalid_flow_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         DenseFlow(**kwargs)

@@ -1,65 +1,22 @@
-"""Pipeline: box merging, pose NMS, and the whole frame loop on real motion (Bonn PoseTrack
-sequences replayed through simulated detector, pose network and flow, benchmarks/tracking_sim)."""
+"""Pipeline: the whole frame loop on real motion (Bonn PoseTrack
+sequences replayed through simulated detector, pose network and flow, tests/tracking_sim)."""
 import numpy as np
 import pytest
 
-from tests.tracking_sim import box_mota, simulate
+import time
+
 from tests.shared_data import shared_path
-from tracker.tracking.pipeline import Pipeline, merge_boxes, pose_confidence, pose_nms
+from tests.tracking_sim import box_mota, simulate
+from tracker.pose.zoo import keypoint_sets
+from tracker.tracking.pipeline import Pipeline
 from tracker.tracking.pose_tracker import PoseTracker
 from tracker.types import Detections, Frame, Poses
-from tracker.pose.zoo import keypoint_sets
 
 SIGMAS = np.array(keypoint_sets()["coco"].oks_sigmas)
 
 
 def _bonn(name):
     return shared_path("data", "bonn-posetrack", "train", f"{name}_bonn_train.json")
-
-
-def test_merge_keeps_detections_and_fills_in_missed_people():
-    detected = Detections(boxes_xyxy=[[0, 0, 10, 10], [2, 0, 12, 10]], scores=[0.9, 0.4])
-    propagated = np.array([[0, 0, 10, 11],       # duplicate of detection 0 -> dropped
-                           [50, 50, 60, 60],     # a person the detector missed -> kept
-                           [51, 50, 61, 60],     # duplicate of the previous, lower score
-                           [np.nan] * 4], np.float32)
-    boxes, scores, source = merge_boxes(detected, propagated, [0.8, 0.7, 0.6, 0.9], 0.5)
-    # detector boxes are never suppressed, even when they overlap each other
-    assert source.tolist() == [-1, -1, 1]
-    np.testing.assert_allclose(boxes[2], [50, 50, 60, 60])
-    np.testing.assert_allclose(scores, [0.9, 0.4, 0.7])
-
-
-def test_merge_threshold_one_keeps_every_finite_box():
-    detected = Detections(boxes_xyxy=[[0, 0, 10, 10]], scores=[0.9])
-    _, _, source = merge_boxes(detected, [[0, 0, 10, 10]], [0.5], 1.0)
-    assert source.tolist() == [-1, 0]
-    _, _, source = merge_boxes(Detections.empty(), np.zeros((0, 4)), np.zeros(0), 0.5)
-    assert source.shape == (0,)
-
-
-def _poses(keypoints, scores=None):
-    keypoints = np.asarray(keypoints, np.float32)
-    n = len(keypoints)
-    scores = np.full((n, 17), 0.9) if scores is None else scores
-    low, high = keypoints.min(axis=1), keypoints.max(axis=1)
-    return Poses(keypoints=keypoints, keypoint_scores=scores,
-                 boxes_xyxy=np.concatenate([low, high], axis=1), box_scores=np.ones(n))
-
-
-def test_pose_nms_removes_the_same_person_posed_twice():
-    rng = np.random.default_rng(0)
-    person = rng.uniform(100, 300, (17, 2))
-    other = person + 400
-    poses = _poses([person, person + 1.0, other])
-    keep = pose_nms(poses, np.array([0.5, 0.9, 0.7]), SIGMAS, 0.7, 0.2)
-    assert keep.tolist() == [1, 2]          # best-scored duplicate survives, order by score
-    assert pose_nms(poses, np.ones(3), SIGMAS, 1.0, 0.2).tolist() == [0, 1, 2]
-
-
-def test_pose_confidence_ignores_low_keypoints():
-    scores = np.array([[0.9, 0.1, 0.7], [0.1, 0.1, 0.1]])
-    np.testing.assert_allclose(pose_confidence(scores, 0.2), [0.8, 0.0])
 
 
 class _CountingDetector:
@@ -110,18 +67,50 @@ def test_detect_every_runs_the_detector_on_every_nth_frame_and_keeps_ids():
     results = [pipeline(frame) for frame in _frames(9)]
     assert detector.calls == 3
     assert all(sorted(r.track_ids.tolist()) == [0, 1] for r in results)
-    assert all(v >= 0 for v in pipeline.stage_seconds.values())
     assert set(pipeline.stage_seconds) == {"detect", "flow", "pose", "associate"}
 
 
+def test_stage_seconds_time_each_stage():
+    """Each stage's time lands in its own counter: a detector taking 20 ms on each of 3
+    detection frames and a pose network taking 10 ms on each of 9 frames."""
+    class _SlowDetector(_CountingDetector):
+        def __call__(self, frame):
+            time.sleep(0.02)
+            return super().__call__(frame)
+
+    detector = _SlowDetector(np.array([[10, 10, 50, 90]], np.float32))
+    estimator = _StaticEstimator(detector.boxes)
+    original = estimator.predict
+    estimator.predict = lambda *a, **k: time.sleep(0.01) or original(*a, **k)
+    pipeline = Pipeline(detector=detector, estimator=estimator,
+                        tracker=PoseTracker(oks_sigmas=SIGMAS), flow=_zero_flow, detect_every=3)
+    for frame in _frames(9):
+        pipeline(frame)
+    seconds = pipeline.stage_seconds
+    assert 0.06 <= seconds["detect"] < 0.09 + 0.06    # 3 calls, not 9, not in "pose"
+    assert 0.09 <= seconds["pose"] < 0.06 + 0.09 + 0.06
+    assert 0 < seconds["flow"] < 0.05 and 0 < seconds["associate"] < 0.05
+
+
 def test_resolution_change_starts_new_tracks():
-    detector = _CountingDetector(np.array([[10, 10, 50, 90]], np.float32))
-    pipeline = Pipeline(detector=detector, estimator=_StaticEstimator(detector.boxes),
+    """A stream that changes resolution starts over: the person of the first frame is not
+    propagated into the second (its pixels mean nothing there), ids restart from 0."""
+    before, after = [10, 10, 50, 90], [55, 10, 95, 90]
+    detector = _CountingDetector(np.array([before], np.float32))
+    pipeline = Pipeline(detector=detector, estimator=_StaticEstimator([before, after]),
                         tracker=PoseTracker(oks_sigmas=SIGMAS), flow=_zero_flow)
     first = pipeline(_frames(1)[0])
+    detector.boxes = np.array([after], np.float32)
     second = pipeline(_frames(1, size=(100, 100))[0])
     assert first.track_ids.tolist() == [0] and second.track_ids.tolist() == [0]
+    np.testing.assert_allclose(second.poses.boxes_xyxy, [after])
     assert pipeline.tracker.num_tracks == 1
+    # the same change of person without a change of resolution: a second track
+    pipeline.reset()
+    detector.boxes = np.array([before], np.float32)
+    pipeline(_frames(1)[0])
+    detector.boxes = np.array([after], np.float32)
+    assert sorted(pipeline(_frames(1)[0]).track_ids.tolist()) == [0, 1]
 
 
 def test_no_people_gives_empty_results():
@@ -203,7 +192,7 @@ def test_max_propagated_frames_bounds_a_track_kept_alive_by_flow_only():
 def test_paper_tracking_beats_mmpose_demo_tracking_in_poseval_numbers():
     """Scored like the challenge (PoseTrack18 MOTA, poseval's numbers via tracker.eval) on
     the Bonn sequences with head boxes, the paper's thresholds for output."""
-    from benchmarks.compare_tracking import VARIANTS, poseval_scores
+    from tests.tracking_sim import VARIANTS, poseval_scores
 
     folder = _bonn("000001").parent
     demo = poseval_scores(folder, *VARIANTS["greedy IoU (mmpose demo)"], seed=0)

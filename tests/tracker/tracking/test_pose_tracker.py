@@ -1,6 +1,7 @@
-"""PoseTracker on real motion: re-tracking the ground-truth poses of the Bonn PoseTrack
-sequences (every person labelled in every frame) with noise, dropped detections and false
-positives must recover the ids."""
+"""PoseTracker: exact ids on literal poses (walking, crossing, fast motion with flow, gaps,
+re-appearance, propagation counts), then real motion: re-tracking the ground-truth poses of
+the Bonn PoseTrack sequences (every person labelled in every frame) with noise, dropped
+detections and false positives must recover the ids."""
 import json
 
 import motmetrics as mm
@@ -8,11 +9,121 @@ import numpy as np
 import pytest
 
 from tests.shared_data import shared_path
+from tracker.pose.zoo import keypoint_sets
 from tracker.tracking.pose_tracker import PoseTracker
 from tracker.types import Poses
-from tracker.pose.zoo import keypoint_sets
 
 SIGMAS = keypoint_sets()["posetrack18"].oks_sigmas
+#: A standing person 1 unit tall, feet at y = 0.5: (x, y) of the 17 COCO-order joints.
+_FIGURE = np.array([[0, -0.45], [0.03, -0.47], [-0.03, -0.47], [0.06, -0.45], [-0.06, -0.45],
+                    [0.12, -0.3], [-0.12, -0.3], [0.16, -0.1], [-0.16, -0.1], [0.18, 0.05],
+                    [-0.18, 0.05], [0.08, 0.05], [-0.08, 0.05], [0.09, 0.28], [-0.09, 0.28],
+                    [0.1, 0.5], [-0.1, 0.5]])
+
+
+def people(*placements):
+    """``Poses`` of people given as (center x, center y, height) in pixels."""
+    keypoints = np.array([[cx, cy] + height * _FIGURE for cx, cy, height in placements],
+                         np.float32).reshape(-1, 17, 2)
+    boxes = np.concatenate([keypoints.min(axis=1), keypoints.max(axis=1)], axis=1)
+    return Poses(keypoints=keypoints, keypoint_scores=np.full(keypoints.shape[:2], 0.9),
+                 boxes_xyxy=boxes.reshape(-1, 4), box_scores=np.ones(len(keypoints)))
+
+
+def constant_flow(dx, dy, size_hw=(480, 640)):
+    flow = np.zeros(size_hw + (2,), np.float32)
+    flow[..., 0], flow[..., 1] = dx, dy
+    return flow
+
+
+def test_two_people_walking_keep_their_ids():
+    tracker = PoseTracker(oks_sigmas=SIGMAS, similarity="oks")
+    ids = [tracker.update(people((100 + 5 * t, 200, 150), (400 - 5 * t, 220, 150))).tolist()
+           for t in range(10)]
+    assert ids == [[0, 1]] * 10
+
+
+def test_crossing_people_of_different_size_keep_their_ids():
+    """A tall and a short person walk through each other; at frame 5 their centres meet."""
+    tracker = PoseTracker(oks_sigmas=SIGMAS, similarity="oks")
+    ids = [tracker.update(people((200 + 10 * t, 240, 200), (300 - 10 * t, 265, 110))).tolist()
+           for t in range(11)]
+    assert ids == [[0, 1]] * 11
+
+
+def test_flow_warping_keeps_a_fast_person_that_pose_oks_loses():
+    """A small person moving 40 px per frame: OKS to the last pose sees a new person every
+    frame; flow-OKS compares with the last pose moved by the flow, the paper's point."""
+    frames = [people((100 + 40 * t, 240, 60)) for t in range(6)]
+    without_flow = PoseTracker(oks_sigmas=SIGMAS, similarity="oks")
+    assert [without_flow.update(p).tolist() for p in frames] == [[0], [1], [2], [3], [4], [5]]
+    with_flow = PoseTracker(oks_sigmas=SIGMAS, similarity="flow_oks")
+    ids = []
+    for t, poses in enumerate(frames):
+        if t:
+            with_flow.warp(constant_flow(40, 0))
+        ids.append(with_flow.update(poses).tolist())
+    assert ids == [[0]] * 6
+    assert with_flow.needs_flow and not without_flow.needs_flow
+
+
+@pytest.mark.parametrize("max_age_frames, id_after_gap", [(10, 0), (4, 1)])
+def test_a_gap_keeps_the_id_within_max_age(max_age_frames, id_after_gap):
+    """Seen in frames 0-3, hidden in 4-8 (5 frames), back in 9 at the same place."""
+    tracker = PoseTracker(oks_sigmas=SIGMAS, similarity="oks", max_age_frames=max_age_frames)
+    ids = [tracker.update(people((300, 240, 150)) if t < 4 or t == 9
+                          else people()).tolist() for t in range(10)]
+    assert ids[:4] == [[0]] * 4 and ids[4:9] == [[]] * 5 and ids[9] == [id_after_gap]
+
+
+def test_someone_appearing_elsewhere_gets_a_new_id_and_old_tracks_retire():
+    tracker = PoseTracker(oks_sigmas=SIGMAS, similarity="oks", max_age_frames=2)
+    assert tracker.update(people((100, 240, 150))).tolist() == [0]
+    assert tracker.update(people((500, 240, 150))).tolist() == [1]
+    assert tracker.num_tracks == 2
+    tracker.update(people((500, 240, 150)))
+    tracker.update(people((500, 240, 150)))
+    assert tracker.num_tracks == 1          # track 0 unseen for 3 > max_age_frames frames
+    assert tracker.update(people((100, 240, 150), (500, 240, 150))).tolist() == [2, 1]
+
+
+def test_propagated_poses_count_frames_kept_alive_by_propagation():
+    tracker = PoseTracker(oks_sigmas=SIGMAS, similarity="oks")
+    two = people((100, 240, 150), (400, 240, 150))
+    tracker.update(two, propagated=[False, False])
+    tracker.update(two, propagated=[True, False])
+    tracker.update(two, propagated=[True, False])
+    state = tracker.propagated_poses()
+    assert state.track_ids.tolist() == [0, 1] and state.frames_propagated.tolist() == [2, 0]
+    tracker.update(two)                                  # None: counts unchanged
+    assert tracker.propagated_poses().frames_propagated.tolist() == [2, 0]
+    tracker.update(two[1:], propagated=[True])           # track 0 unmatched: count restarts
+    state = tracker.propagated_poses()
+    assert state.track_ids.tolist() == [1] and state.frames_propagated.tolist() == [1]
+    np.testing.assert_allclose(state.poses.keypoints, two.keypoints[1:])
+    with pytest.raises(ValueError, match="propagated must have shape"):
+        tracker.update(two, propagated=[True])
+
+
+def test_propagated_poses_are_moved_by_the_flow():
+    tracker = PoseTracker(oks_sigmas=SIGMAS)
+    poses = people((100, 240, 150))
+    tracker.update(poses)
+    tracker.warp(constant_flow(7, -3))
+    state = tracker.propagated_poses()
+    np.testing.assert_allclose(state.poses.keypoints, poses.keypoints + [7, -3], atol=1e-4)
+    np.testing.assert_allclose(state.poses.boxes_xyxy, poses.boxes_xyxy + [7, -3, 7, -3],
+                               atol=1e-4)
+
+
+def test_literal_ids_are_instance_owned_and_restart_after_reset():
+    first, second = PoseTracker(oks_sigmas=SIGMAS), PoseTracker(oks_sigmas=SIGMAS)
+    poses = people((100, 240, 150), (400, 240, 150), (250, 100, 80))
+    assert first.update(poses).tolist() == second.update(poses).tolist() == [0, 1, 2]
+    assert first.update(people((500, 400, 90))).tolist() == [3]
+    first.reset()
+    assert first.num_tracks == 0 and len(first.propagated_poses()) == 0
+    assert first.update(poses).tolist() == [0, 1, 2]
 SEQUENCES = ["000001", "000015", "000026", "47476901", "5997927"]
 
 
