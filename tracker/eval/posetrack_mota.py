@@ -132,10 +132,30 @@ def _match_joint(state: _JointTrackState, pairs: dict, *, gt_ids: list, pred_ids
     pairs: {(gt index, pred index): distance} of the candidate pairs (distance <= 0.5).
     gt_has (G,) / pred_has (P,): which people have the joint (objects / hypotheses).
     """
+    used_g, used_p, d_all, d_matched = _keep_previous(state, pairs, gt_ids=gt_ids,
+                                                      pred_of_id=pred_of_id)
+    n_matched = len(used_g)
+    rest = [(g, p, d) for (g, p), d in pairs.items() if g not in used_g and p not in used_p]
+    if not rest:
+        return n_matched, 0, d_all, d_matched
+    if len({g for g, _, _ in rest}) == len(rest) == len({p for _, p, _ in rest}):
+        new_pairs = sorted(rest)                        # unique assignment, in row order
+    else:
+        new_pairs = _solve_scipy(rest, objects=np.flatnonzero(gt_has).tolist(),
+                                 hyps=np.flatnonzero(pred_has).tolist())
+    n_switches, d_all, d_matched = _record_new_pairs(state, new_pairs, gt_ids=gt_ids,
+                                                     pred_ids=pred_ids, d_all=d_all,
+                                                     d_matched=d_matched)
+    return n_matched + len(new_pairs), n_switches, d_all, d_matched
+
+
+def _keep_previous(state: _JointTrackState, pairs: dict, *, gt_ids: list,
+                   pred_of_id: dict) -> tuple[set, set, float, float]:
+    """Step 1 of the update: previous correspondences that are still candidate pairs, objects
+    in GT order (only paired objects can match). Returns the GT and prediction indices used
+    and their distances summed (twice: the running sums of both kinds of rows)."""
     used_g, used_p = set(), set()
-    n_matched = n_switches = 0
     d_all = d_matched = 0.0
-    # 1. keep previous correspondences, objects in GT order (only paired objects can match)
     for g in sorted({g for g, _ in pairs}):
         o = gt_ids[g]
         if o not in state.last_hyp:
@@ -143,21 +163,21 @@ def _match_joint(state: _JointTrackState, pairs: dict, *, gt_ids: list, pred_ids
         p = pred_of_id.get(state.last_hyp[o])
         if p is None or p in used_p or (g, p) not in pairs:
             continue
-        d = pairs[g, p]
         used_g.add(g)   # (o and its hypothesis are already in matched_objects / seen_hyps)
         used_p.add(p)
-        n_matched += 1
-        d_all += d
-        d_matched += d
-    rest = [(g, p, d) for (g, p), d in pairs.items() if g not in used_g and p not in used_p]
-    if not rest:
-        return n_matched, n_switches, d_all, d_matched
-    if len({g for g, _, _ in rest}) == len(rest) == len({p for _, p, _ in rest}):
-        new_pairs = sorted(rest)                        # unique assignment, in row order
-    else:
-        new_pairs = _solve_scipy(rest, objects=np.flatnonzero(gt_has).tolist(),
-                                 hyps=np.flatnonzero(pred_has).tolist())
-    for g, p, d in new_pairs:                           # 2./3. new pairs
+        d_all += pairs[g, p]
+        d_matched += pairs[g, p]
+    return used_g, used_p, d_all, d_matched
+
+
+def _record_new_pairs(state: _JointTrackState, new_pairs: list, *, gt_ids: list,
+                      pred_ids: list, d_all: float,
+                      d_matched: float) -> tuple[int, float, float]:
+    """Steps 2-3: the new pairs update the correspondences. Returns the number of id
+    switches and the running sums ``d_all`` (MATCH/SWITCH/ASCEND/TRANSFER/MIGRATE rows) and
+    ``d_matched`` (MATCH/SWITCH rows), added to in the accumulator's row order."""
+    n_switches = 0
+    for g, p, d in new_pairs:
         o, h = gt_ids[g], pred_ids[p]
         if o in state.last_hyp and state.last_hyp[o] != h:
             n_switches += 1
@@ -171,10 +191,9 @@ def _match_joint(state: _JointTrackState, pairs: dict, *, gt_ids: list, pred_ids
         state.matched_objects.add(o)
         state.last_hyp[o] = h
         state.last_obj[h] = o
-        n_matched += 1
         d_all += d
         d_matched += d
-    return n_matched, n_switches, d_all, d_matched
+    return n_switches, d_all, d_matched
 
 
 def _solve_scipy(rest: list, *, objects: list, hyps: list) -> list:

@@ -271,6 +271,18 @@ def crowd_split_ap(precision: np.ndarray) -> float:
     return float(round(np.mean(precision[:, :, :, 0, :]), 4))
 
 
+def crowd_splits(images: list[dict]) -> tuple[list, list, list]:
+    """CrowdPose's easy / medium / hard image ids, by each image's ``crowdIndex``."""
+    splits = ([], [], [])
+    for k, image in enumerate(images):
+        if "crowdIndex" not in image:
+            raise ValueError(f"images[{k}].crowdIndex: missing (CrowdPose's AP(E/M/H) needs it)")
+        index = image["crowdIndex"]
+        level = 0 if index < CROWD_INDEX_BOUNDS[0] else 1 if index < CROWD_INDEX_BOUNDS[1] else 2
+        splits[level].append(image["id"])
+    return splits
+
+
 def evaluate_keypoints(*, images: list[dict], annotations: list[dict], categories: list[dict],
                        results: list[dict], sigmas, use_area: bool,
                        crowd: bool) -> dict[str, float]:
@@ -313,14 +325,7 @@ def evaluate_keypoints(*, images: list[dict], annotations: list[dict], categorie
     stats = summarize_keypoints(precision, recall)
     if not crowd:
         return dict(zip(KEYPOINT_STATS, stats))
-    splits = ([], [], [])
-    for k, image in enumerate(images):
-        if "crowdIndex" not in image:
-            raise ValueError(f"images[{k}].crowdIndex: missing (CrowdPose's AP(E/M/H) needs it)")
-        index = image["crowdIndex"]
-        level = 0 if index < CROWD_INDEX_BOUNDS[0] else 1 if index < CROWD_INDEX_BOUNDS[1] else 2
-        splits[level].append(image["id"])
     by_type = [crowd_split_ap(accumulate(matches([i.item() for i in np.unique(ids)]))[0])
-               if ids else -1.0 for ids in splits]
+               if ids else -1.0 for ids in crowd_splits(images)]
     return dict(zip(CROWD_STATS, [stats[0], stats[1], stats[2], stats[5], stats[6], stats[7],
                                   *by_type]))

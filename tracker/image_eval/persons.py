@@ -83,6 +83,21 @@ def _bbox_id(value, where: str):
     return int(value) if isinstance(value, np.integer) else value
 
 
+def _check_finite(keypoints: np.ndarray, areas: np.ndarray, bbox_ids: list, *,
+                  need_areas: bool) -> None:
+    """Finite keypoints (and areas where needed) and one kind of ``bbox_id``."""
+    if not np.isfinite(keypoints).all():
+        bad = int(np.argwhere(~np.isfinite(keypoints))[0, 0])
+        raise ValueError(f"persons[{bad}].keypoints: non-finite value; expected finite pixels "
+                         "and scores")
+    if need_areas and not np.isfinite(areas).all():
+        bad = int(np.flatnonzero(~np.isfinite(areas))[0])
+        raise ValueError(f"persons[{bad}].area: expected a finite number, got {areas[bad]}")
+    kinds = {type(b) for b in bbox_ids}
+    if len(kinds) > 1:
+        raise ValueError("persons[].bbox_id: mixes integers and strings; expected one kind")
+
+
 def parse_persons(persons: Sequence[dict], num_keypoints: int, *,
                   need_areas: bool) -> PredictionSet:
     """Validate ``persons`` (the layout of the module docstring) into a ``PredictionSet``.
@@ -125,15 +140,6 @@ def parse_persons(persons: Sequence[dict], num_keypoints: int, *,
         for key, target in (("center", centers), ("scale", scales)):
             if person.get(key) is not None:
                 target[i] = _numbers(person[key], 2, f"{where}.{key}")
-    if not np.isfinite(keypoints).all():
-        bad = int(np.argwhere(~np.isfinite(keypoints))[0, 0])
-        raise ValueError(f"persons[{bad}].keypoints: non-finite value; expected finite pixels "
-                         "and scores")
-    if need_areas and not np.isfinite(areas).all():
-        bad = int(np.flatnonzero(~np.isfinite(areas))[0])
-        raise ValueError(f"persons[{bad}].area: expected a finite number, got {areas[bad]}")
-    kinds = {type(b) for b in bbox_ids}
-    if len(kinds) > 1:
-        raise ValueError("persons[].bbox_id: mixes integers and strings; expected one kind")
+    _check_finite(keypoints, areas, bbox_ids, need_areas=need_areas)
     return PredictionSet(tuple(image_files), tuple(bbox_ids), keypoints, bbox_scores, areas,
                          centers, scales)

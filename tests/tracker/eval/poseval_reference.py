@@ -39,14 +39,11 @@ def _point(points: list[dict], joint: int):
     return None
 
 
-def _assign_frame(gt_rects: list[dict], pr_rects: list[dict]):
-    """poseval's `assignGTmulti` for one frame: per-joint (scores, labels) and MOT input."""
-    n_pr, n_gt = len(pr_rects), len(gt_rects)
-    scores = [[] for _ in range(NUM_JOINTS)]
-    labels = [[] for _ in range(NUM_JOINTS)]
-    has_gt = np.zeros((n_gt, NUM_JOINTS), bool)
-    has_pr = np.zeros((n_pr, NUM_JOINTS), bool)
-    score = np.full((n_pr, NUM_JOINTS), np.nan)
+def _joint_presence(gt_rects: list[dict], pr_rects: list[dict]):
+    """(G, J) / (P, J) which people have each joint, and (P, J) the predicted scores."""
+    has_gt = np.zeros((len(gt_rects), NUM_JOINTS), bool)
+    has_pr = np.zeros((len(pr_rects), NUM_JOINTS), bool)
+    score = np.full((len(pr_rects), NUM_JOINTS), np.nan)
     for g, rect in enumerate(gt_rects):
         for j in range(NUM_JOINTS):
             has_gt[g, j] = _point(rect["points"], j) is not None
@@ -56,14 +53,12 @@ def _assign_frame(gt_rects: list[dict], pr_rects: list[dict]):
             if point is not None:
                 has_pr[p, j] = True
                 score[p, j] = point["score"]
-    if not (n_pr and n_gt):
-        for p in range(n_pr):
-            for j in range(NUM_JOINTS):
-                if has_pr[p, j]:
-                    scores[j].append(score[p, j])
-                    labels[j].append(False)
-        return scores, labels, has_gt, None
-    dist = np.full((n_pr, n_gt, NUM_JOINTS), np.inf)
+    return has_gt, has_pr, score
+
+
+def _head_normalised_distances(gt_rects, pr_rects, has_gt, has_pr):
+    """(P, G, J) joint distances divided by 0.6 x the GT head box diagonal (inf: no pair)."""
+    dist = np.full((len(pr_rects), len(gt_rects), NUM_JOINTS), np.inf)
     for g, gt in enumerate(gt_rects):
         head = 0.6 * np.linalg.norm(np.subtract([gt["x2"], gt["y2"]], [gt["x1"], gt["y1"]]))
         for p, pr in enumerate(pr_rects):
@@ -73,7 +68,12 @@ def _assign_frame(gt_rects: list[dict], pr_rects: list[dict]):
                     with np.errstate(divide="ignore", invalid="ignore"):
                         dist[p, g, j] = np.linalg.norm(
                             np.subtract([a["x"], a["y"]], [b["x"], b["y"]])) / head
-    match = dist <= DIST_THRESHOLD
+    return dist
+
+
+def _prediction_of_gt(match, has_gt):
+    """(G,) the prediction each GT person is assigned to by PCKh (-1: none)."""
+    n_pr, n_gt = match.shape[:2]
     n_joints = has_gt.sum(axis=1)
     pck = 1.0 * match.sum(axis=2)
     for p in range(n_pr):
@@ -87,12 +87,11 @@ def _assign_frame(gt_rects: list[dict], pr_rects: list[dict]):
                 pck[p, g] = 0
     pr_to_gt = np.argmax(pck, axis=0)
     pr_to_gt[np.max(pck, axis=0) == 0] = -1
-    for p in range(n_pr):
-        gts = np.flatnonzero(pr_to_gt == p)
-        for j in range(NUM_JOINTS):
-            if has_pr[p, j]:
-                scores[j].append(score[p, j])
-                labels[j].append(bool(match[p, gts[0], j]) if len(gts) else False)
+    return pr_to_gt
+
+
+def _mot_input(gt_rects, pr_rects, has_gt, has_pr, match, dist):
+    """Per joint: (GT track ids, predicted track ids, distance matrix with NaN = no pair)."""
     mot = []
     for j in range(NUM_JOINTS):
         gts, prs = np.flatnonzero(has_gt[:, j]), np.flatnonzero(has_pr[:, j])
@@ -103,7 +102,32 @@ def _assign_frame(gt_rects: list[dict], pr_rects: list[dict]):
                     d[a, b] = dist[p, g, j]
         mot.append(([gt_rects[g]["track_id"] for g in gts],
                     [pr_rects[p]["track_id"] for p in prs], d))
-    return scores, labels, has_gt, mot
+    return mot
+
+
+def _assign_frame(gt_rects: list[dict], pr_rects: list[dict]):
+    """poseval's `assignGTmulti` for one frame: per-joint (scores, labels) and MOT input."""
+    n_pr, n_gt = len(pr_rects), len(gt_rects)
+    scores = [[] for _ in range(NUM_JOINTS)]
+    labels = [[] for _ in range(NUM_JOINTS)]
+    has_gt, has_pr, score = _joint_presence(gt_rects, pr_rects)
+    if not (n_pr and n_gt):
+        for p in range(n_pr):
+            for j in range(NUM_JOINTS):
+                if has_pr[p, j]:
+                    scores[j].append(score[p, j])
+                    labels[j].append(False)
+        return scores, labels, has_gt, None
+    dist = _head_normalised_distances(gt_rects, pr_rects, has_gt, has_pr)
+    match = dist <= DIST_THRESHOLD
+    pr_to_gt = _prediction_of_gt(match, has_gt)
+    for p in range(n_pr):
+        gts = np.flatnonzero(pr_to_gt == p)
+        for j in range(NUM_JOINTS):
+            if has_pr[p, j]:
+                scores[j].append(score[p, j])
+                labels[j].append(bool(match[p, gts[0], j]) if len(gts) else False)
+    return scores, labels, has_gt, _mot_input(gt_rects, pr_rects, has_gt, has_pr, match, dist)
 
 
 def _voc_ap(scores: list, labels: list, n_gt: float) -> float:
