@@ -11,8 +11,9 @@ DIR holds the dataset in its official layout (configs/benchmarks.yaml; --ann-fil
 (COCO detection results; coco, crowdpose and posetrack18). Writes to --out: metrics.json (all
 metrics), persons.json (every person's keypoints), and the raw results each community evaluator
 reads (result_keypoints.json COCO results, preds/ for poseval, pred.mat for MPII). Every file is
-checked before inference starts. Exit codes: 0 ok, 1 bad input or failure (one line naming the
-file and what is wrong), 2 bad arguments.
+checked before inference starts. Exit codes: 0 ok, 1 bad input or failure (one line
+``posetrack-bench: error: ...`` naming the file and what is wrong; the traceback too with
+--verbose), 2 bad arguments, 130 Ctrl-C.
 """
 from __future__ import annotations
 
@@ -24,15 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from apps import cli
+from tracker.files import write_json_atomically
 from tracker.image_eval import (BENCHMARKS, Benchmark, BoxRequest, benchmark_configs,
                                 evaluate_predictions, format_table, missing_images)
 from tracker.image_eval.runner import DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, run_top_down
-from tracker.files import write_json_atomically
 from tracker.pose.zoo import get_pose_model_spec, keypoint_sets, pose_models
+
+PROG = "posetrack-bench"
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="posetrack-bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("benchmark", choices=list(BENCHMARKS))
     parser.add_argument("--data-root", required=True, type=Path, help="the dataset's folder")
     parser.add_argument("--model", required=True, help="zoo name or model .yaml file")
@@ -55,7 +59,7 @@ def parse_args(argv):
                         help="threads reading and cropping images ahead of the network")
     parser.add_argument("--no-flip", action="store_true", help="disable the flip test")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    cli.add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.workers < 0:
         parser.error("--batch-size must be >= 1 and --workers >= 0")
@@ -164,14 +168,7 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except (OSError, ValueError) as e:  # ours: FileNotFound, Config, Checkpoint, Weights, ...
-        if args.verbose:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    return cli.run_main(PROG, parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 
 GT_DIR holds one PoseTrack18 file per sequence; PRED_DIR a file of the same name for each.
 Prints poseval's tables (AP, then MOT). Exit codes: 0 ok, 1 bad input (one line
-``error: <file>: <field>: ...`` on stderr), 2 bad arguments.
+``posetrack-eval: error: <file>: <field>: ...`` on stderr; the traceback too with
+--verbose), 2 bad arguments, 130 Ctrl-C.
 """
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from tracker.eval import PoseTrackEvalError, evaluate
+from apps import cli
+from tracker.eval import evaluate
 from tracker.files import write_json_atomically
+
+PROG = "posetrack-eval"
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="posetrack-eval", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("gt_dir", type=Path, help="folder of ground-truth PoseTrack18 files")
     parser.add_argument("pred_dir", type=Path, help="folder of prediction files (same names)")
     parser.add_argument("--json", type=Path, metavar="FILE",
@@ -33,7 +37,7 @@ def parse_args(argv):
     parser.add_argument("--glob-order", action="store_true",
                         help="read sequences in directory order like poseval instead of "
                              "sorted by name (matters only for AP score ties)")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    cli.add_verbose_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -59,14 +63,7 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except (PoseTrackEvalError, OSError) as e:
-        if args.verbose:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    return cli.run_main(PROG, parse_args(argv), run)
 
 
 if __name__ == "__main__":

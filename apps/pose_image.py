@@ -4,27 +4,31 @@
     posetrack-pose photo.jpg --model pp_tinypose_256x192 --checkpoint tinypose.onnx \
         --boxes boxes.json --render poses.jpg
 
-Without --box/--boxes the whole image is one person box.
+Without --box/--boxes the whole image is one person box. Exit codes: 0 ok, 1 bad input or
+failure (one line ``posetrack-pose: error: ...``; the traceback too with --verbose), 2 bad
+arguments, 130 Ctrl-C.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from tracker.files import temporary_file_next_to
+from apps import cli
+from tracker.files import write_atomically
+
+PROG = "posetrack-pose"
 
 #: Keypoints drawn by --render: only those whose score exceeds this.
 RENDER_SCORE_THRESHOLD = 0.3
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="posetrack-pose", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("image", type=Path, help="image file (any format OpenCV reads)")
     parser.add_argument("--model", required=True, help="zoo name or model .yaml file")
     parser.add_argument("--checkpoint", type=Path, help="local .pth/.onnx instead of the zoo file")
@@ -37,7 +41,7 @@ def parse_args(argv):
     parser.add_argument("--render", type=Path, help="write the image with keypoints drawn")
     parser.add_argument("--no-flip", action="store_true", help="disable the flip test")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    cli.add_verbose_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -60,17 +64,11 @@ def read_boxes(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores, np.float32)
 
 
-def write_atomically(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``: a failure leaves no partial file."""
+def write_output(path: Path, write) -> None:
+    """``write(temporary_path)``, then rename onto ``path`` (its folder is made if missing):
+    a failure leaves no partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temporary_file_next_to(path, suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(path, write, suffix=path.suffix)
 
 
 def render(image: np.ndarray, poses) -> np.ndarray:
@@ -112,7 +110,7 @@ def run(args) -> int:
     }
     text = json.dumps(result, allow_nan=True)
     if args.out:
-        write_atomically(args.out, lambda tmp: tmp.write_text(text))
+        write_output(args.out, lambda tmp: tmp.write_text(text))
     else:
         print(text)
     if args.render:
@@ -123,19 +121,12 @@ def run(args) -> int:
         def write_image(tmp: Path) -> None:
             if not cv2.imwrite(str(tmp), canvas):
                 raise ValueError(f"{args.render}: OpenCV cannot write this image format")
-        write_atomically(args.render, write_image)
+        write_output(args.render, write_image)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except (OSError, ValueError) as e:  # our errors: FileNotFound, Config, Checkpoint, ...
-        if args.verbose:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    return cli.run_main(PROG, parse_args(argv), run)
 
 
 if __name__ == "__main__":

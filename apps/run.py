@@ -6,13 +6,13 @@
         --pose-model pp_tinypose_256x192 --pose-checkpoint tinypose.onnx --render out.mp4
 
 Exit codes: 0 done (warnings about the source are printed), 1 the run could not start or
-failed (message names the file and what is wrong), 2 bad command line, 130 interrupted with
-Ctrl-C (the frames finished so far are written).
+failed (one line ``posetrack-run: error: ...`` naming the file and what is wrong; the
+traceback too with --verbose), 2 bad command line, 130 interrupted with Ctrl-C (the frames
+finished so far are written).
 """
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from contextlib import ExitStack
@@ -20,19 +20,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tracker.io.output import TrackWriter, sequence_name_for
+from apps import cli
+from apps.config import build_stages, flag_overrides, load_run_config
+from tracker.io.posetrack18 import TrackWriter, sequence_name_for
+from tracker.io.video import open_source
 
-from tracker.errors import OutputError
-from apps.config import build_stages, load_run_config
-from tracker.io.video import SourceError, open_source
-from tracker.errors import ConfigError
-
-logger = logging.getLogger("posetrack-run")
+PROG = "posetrack-run"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="posetrack-run", description="Track human poses through a video "
+        prog=PROG, description="Track human poses through a video "
         "(Simple Baselines: detector + flow propagation + top-down pose + flow-OKS tracking).")
     parser.add_argument("source", help="video file, folder of frames, camera index or URL")
     parser.add_argument("--out", required=True, type=Path, help="output JSON file")
@@ -66,43 +64,19 @@ def parse_args(argv):
     parser.add_argument("--stride", type=int, default=1, help="process every N-th frame")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    cli.add_verbose_flag(parser)
     return parser.parse_args(argv)
 
 
 def overrides_from(args) -> dict:
     """The config sections the command-line flags set."""
-    sections: dict = {}
-
-    def put(section, key, value):
-        if value is not None:
-            sections.setdefault(section, {})[key] = value
-
-    put("detector", "name", args.detector)
-    put("detector", "checkpoint", args.detector_checkpoint)
-    put("pose", "name", args.pose_model)
-    put("pose", "checkpoint", args.pose_checkpoint)
-    if args.no_flip:
-        put("pose", "flip_test", False)
-    if args.flow == "none":
-        sections["flow"] = None
-        put("pipeline", "propagate", False)
-        if args.similarity is None:
-            put("tracker", "similarity", "oks")
-    elif args.flow:
-        put("flow", "method", args.flow)
-    put("tracker", "similarity", args.similarity)
-    put("tracker", "matcher", args.matcher)
-    put("pipeline", "detect_every", args.detect_every)
-    put("pipeline", "pose_every", getattr(args, "pose_every", None))
-    put("pipeline", "max_people", getattr(args, "max_people", None))
-    if args.smooth:
-        sections["smoothing"] = {}
-    put("output", "format", args.format)
-    put("output", "min_person_score", args.min_person_score)
-    put("output", "min_keypoint_score", args.min_keypoint_score)
-    if args.device:
-        sections["device"] = args.device
-    return sections
+    return flag_overrides(
+        detector=args.detector, detector_checkpoint=args.detector_checkpoint,
+        pose_model=args.pose_model, pose_checkpoint=args.pose_checkpoint, device=args.device,
+        no_flip=args.no_flip, flow=args.flow, similarity=args.similarity, matcher=args.matcher,
+        detect_every=args.detect_every, pose_every=args.pose_every, max_people=args.max_people,
+        smooth=args.smooth, format=args.format, min_person_score=args.min_person_score,
+        min_keypoint_score=args.min_keypoint_score)
 
 
 def run(args) -> int:
@@ -149,7 +123,7 @@ def run(args) -> int:
     if interrupted:
         print(f"interrupted: wrote the {writer.num_frames} frames finished so far to {path}",
               file=sys.stderr)
-        return 130
+        return cli.INTERRUPTED
     print(f"wrote {writer.num_frames} frames, {writer.max_track_id + 1} tracks to {path} "
           f"({fps:.1f} frames/s)", file=sys.stderr)
     return 0
@@ -177,15 +151,8 @@ class _Renderer:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("interrupted before the first frame; nothing written", file=sys.stderr)
-        return 130
-    except (SourceError, ConfigError, OutputError, FileNotFoundError, ValueError, OSError) as e:
-        print(f"posetrack-run: error: {e}", file=sys.stderr)
-        return 1
+    return cli.run_main(PROG, args, run, interrupted=lambda: "interrupted before the first "
+                        "frame; nothing written")
 
 
 if __name__ == "__main__":

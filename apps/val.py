@@ -9,8 +9,8 @@ ROOT holds ``annotations/<split>/<seq>.json`` and ``images/<split>/<seq>/*.jpg``
 prediction file per sequence is written to ``--out`` (atomically); sequences whose file
 exists are skipped, so an interrupted run resumes (``--overwrite`` redoes them). Then the
 predictions are scored (AP per joint group as in the seed's PoseTrack18 rows, and MOTA).
-Exit codes: 0 ok, 1 bad input or failure, 2 bad arguments, 130 Ctrl-C (finished sequences
-are kept).
+Exit codes: 0 ok, 1 bad input or failure (one line ``posetrack-val: error: ...``; the
+traceback too with --verbose), 2 bad arguments, 130 Ctrl-C (finished sequences are kept).
 """
 from __future__ import annotations
 
@@ -22,18 +22,21 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from apps.run import overrides_from
-from tracker.eval import PoseTrackEvalError, evaluate
-from tracker.io.output import TrackWriter
-from tracker.errors import OutputError
-from tracker.files import write_json_atomically
-from tracker.eval.dataset import DatasetError, find_sequences, sequence_frames
-from apps.config import build_stages, load_run_config
+from apps import cli
+from apps.config import build_stages, flag_overrides, load_run_config
 from tracker.errors import ConfigError
+from tracker.eval import evaluate
+from tracker.eval.dataset import find_sequences, sequence_frames
+from tracker.files import write_json_atomically
+from tracker.io.posetrack18 import TrackWriter
+
+PROG = "posetrack-val"
+#: Detectors that replay a file per sequence: their config section is made for each one.
+PER_SEQUENCE_DETECTORS = ("posetrack-gt", "detections")
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="posetrack-val", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="PoseTrack18 root (annotations/, images/)")
     parser.add_argument("--out", required=True, type=Path, help="folder for prediction files")
     parser.add_argument("--split", default="val")
@@ -58,54 +61,63 @@ def parse_args(argv):
                         help="keypoints below are written as absent: 0 (default) scores AP "
                              "as the seed's tables do; the paper uses 0.4 for MOTA")
     parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    for name in ("format", "detect_every", "smooth"):
-        setattr(args, name, None)
-    return args
+    cli.add_verbose_flag(parser)
+    return parser.parse_args(argv)
 
 
-def _detector_for(args, sequence):
-    """The per-sequence detector, or None to keep the configured one."""
-    from detectors import CocoDetectionsFile, PoseTrackGroundTruthBoxes
-
+def _overrides(args, sequence) -> dict:
+    """The command-line layer of the config for ``sequence``: replayed boxes come from its
+    own annotation file (posetrack-gt) or from its images in the detections file."""
+    overrides = flag_overrides(
+        detector=args.detector, detector_checkpoint=args.detector_checkpoint,
+        pose_model=args.pose_model, pose_checkpoint=args.pose_checkpoint, device=args.device,
+        no_flip=args.no_flip, flow=args.flow, similarity=args.similarity, matcher=args.matcher,
+        min_person_score=args.min_person_score, min_keypoint_score=args.min_keypoint_score)
     if args.detector == "posetrack-gt":
-        return PoseTrackGroundTruthBoxes(sequence.annotation_file)
-    if args.detector == "detections":
-        return CocoDetectionsFile(args.detector_checkpoint, images=args.detections_images,
-                                  sequence=sequence.name)
-    return None
+        overrides["detector"] = {"name": "posetrack-gt",
+                                 "checkpoint": str(sequence.annotation_file)}
+    elif args.detector == "detections":
+        overrides["detector"] = {"name": "detections", "checkpoint": args.detector_checkpoint,
+                                 "sequence": sequence.name}
+        if args.detections_images is not None:
+            overrides["detector"]["images"] = str(args.detections_images)
+    return overrides
 
 
 def run(args) -> int:
     sequences = find_sequences(args.root, args.split, tuple(args.sequences or ()))
     if args.detector == "detections" and not args.detector_checkpoint:
         raise ConfigError("--detector detections needs --detector-checkpoint DETECTIONS.json")
-    overrides = overrides_from(args)
-    if args.detector in ("posetrack-gt", "detections"):     # replaced per sequence below
-        overrides["detector"] = {"name": "posetrack-gt",
-                                 "checkpoint": str(sequences[0].annotation_file)}
-    config = load_run_config(args.config, overrides)
+    load_run_config(args.config, _overrides(args, sequences[0]))     # config errors first
     if not args.out.is_dir():
         args.out.mkdir(parents=True)
     todo = [s for s in sequences if args.overwrite or not (args.out / f"{s.name}.json").is_file()]
     if len(todo) < len(sequences):
         print(f"resuming: {len(sequences) - len(todo)} of {len(sequences)} sequences already "
               f"in {args.out}", file=sys.stderr)
-    stages = build_stages(config, progress=not args.quiet) if todo else None
+    stages = None
     try:
         for sequence in tqdm(todo, unit="seq", desc="sequences", disable=args.quiet):
+            stages = _stages_for(args, sequence, stages)
             _track_sequence(args, stages, sequence)
     except KeyboardInterrupt:
         print(f"interrupted: finished sequences are in {args.out}; run again to resume",
               file=sys.stderr)
-        return 130
+        return cli.INTERRUPTED
     return _score(args, sequences)
 
 
+def _stages_for(args, sequence, previous):
+    """The stages that track ``sequence``: a network detector and the pose model are loaded
+    once per run, a replaying detector is built for each sequence."""
+    if previous is not None and args.detector not in PER_SEQUENCE_DETECTORS:
+        return previous
+    config = load_run_config(args.config, _overrides(args, sequence))
+    return build_stages(config, progress=not args.quiet,
+                        estimator=previous.estimator if previous is not None else None)
+
+
 def _track_sequence(args, stages, sequence) -> None:
-    detector = _detector_for(args, sequence)
-    if detector is not None:
-        stages.pipeline.detector = detector
     stages.pipeline.reset()
     writer = TrackWriter(args.out / f"{sequence.name}.json",
                          keypoint_names=stages.estimator.keypoint_set.names,
@@ -133,13 +145,7 @@ def _score(args, sequences) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except (DatasetError, ConfigError, OutputError, PoseTrackEvalError, ValueError,
-            OSError) as e:
-        print(f"posetrack-val: error: {e}", file=sys.stderr)
-        return 1
+    return cli.run_main(PROG, parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ current folder).
 
 Exit codes: 0 done (q/Esc, --max-frames reached, or a video file ended after frames were
 processed), 1 the source could not be opened, was lost mid-run (what was recorded is kept)
-or another error (one line naming the file or source), 2 bad command line, 130 Ctrl-C
-(outputs are closed properly).
+or another error (one line ``posetrack-webcam: error: ...`` naming the file or source; the
+traceback too with --verbose), 2 bad command line, 130 Ctrl-C (outputs are closed properly).
 """
 from __future__ import annotations
 
@@ -28,18 +28,18 @@ from typing import Optional
 
 import cv2
 
-from tracker.io.live import LatencyStats, LatestFrameReader, RateMeter
-from tracker.io.output import TrackWriter, sequence_name_for
+from apps import cli
+from apps.config import build_stages, flag_overrides, load_run_config
 from tracker.errors import OutputError
-from tracker.files import write_json_atomically
+from tracker.files import CONFIG_DIR, write_json_atomically
+from tracker.io.live import LatencyStats, LatestFrameReader, RateMeter
+from tracker.io.posetrack18 import TrackWriter, sequence_name_for
 from tracker.io.render import VideoWriter, draw_poses, draw_text_overlay
-from apps.config import build_stages, load_run_config, merge, validate
 from tracker.io.video import CameraSource, SourceError, StreamSource, open_source
-from tracker.files import CONFIG_DIR, read_yaml
-from tracker.errors import ConfigError
 
+PROG = "posetrack-webcam"
 WEBCAM_CONFIG = CONFIG_DIR / "webcam.yaml"
-WINDOW = "posetrack-webcam"
+WINDOW = PROG
 QUIT_KEY = ord("q")
 QUIT_KEYS = {QUIT_KEY, 27}          # q, Esc
 PAUSE_KEY, SNAPSHOT_KEY = ord(" "), ord("s")
@@ -48,7 +48,7 @@ REPORT_EVERY_S = 1.0                # --no-display status lines
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="posetrack-webcam", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--source", default="0", help="camera index, video file or "
                         "rtsp/http URL (default: camera 0)")
     parser.add_argument("--config", type=Path, help="YAML overriding configs/webcam.yaml")
@@ -70,6 +70,7 @@ def parse_args(argv):
                         "latency once a second")
     parser.add_argument("--max-frames", type=int, help="stop after processing this many frames")
     parser.add_argument("--quiet", action="store_true", help="no status lines or progress bars")
+    cli.add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.max_frames is not None and args.max_frames < 1:
         parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
@@ -78,21 +79,10 @@ def parse_args(argv):
 
 def load_config(args) -> dict:
     """configs/webcam.yaml (over default.yaml) < --config FILE < command-line flags."""
-    config = load_run_config(WEBCAM_CONFIG)
-    if args.config is not None:
-        if not args.config.is_file():
-            raise ConfigError(f"config file {args.config} does not exist")
-        config = validate(merge(config, read_yaml(args.config), str(args.config)),
-                          str(args.config))
-    flags = {"detector": {"checkpoint": args.detector_checkpoint},
-             "pose": {"name": args.pose_model, "checkpoint": args.pose_checkpoint},
-             "pipeline": {"detect_every": args.detect_every}}
-    flags = {section: {key: value for key, value in values.items() if value is not None}
-             for section, values in flags.items()}
-    flags = {section: values for section, values in flags.items() if values}
-    if args.device:
-        flags["device"] = args.device
-    return validate(merge(config, flags, "command line"), "command line")
+    return load_run_config(args.config, flag_overrides(
+        detector_checkpoint=args.detector_checkpoint, pose_model=args.pose_model,
+        pose_checkpoint=args.pose_checkpoint, detect_every=args.detect_every,
+        device=args.device), defaults=WEBCAM_CONFIG)
 
 
 class _Outputs:
@@ -265,21 +255,15 @@ def _status_lines(meter: RateMeter, latency: LatencyStats, people: int) -> list[
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     session = _Session()
-    try:
-        code = run(args, session)
-    except KeyboardInterrupt:
-        print(f"interrupted after {session.processed} frames", file=sys.stderr)
-        code = 130
-    except (SourceError, ConfigError, OutputError, FileNotFoundError, ValueError, OSError) as e:
-        print(f"posetrack-webcam: error: {e}", file=sys.stderr)
-        code = 1
+    code = cli.run_main(PROG, args, lambda args: run(args, session),
+                        interrupted=lambda: f"interrupted after {session.processed} frames")
     for line in session.written:
         print(f"wrote {line}", file=sys.stderr)
     if args.stats is not None:
         try:
             write_json_atomically(args.stats, session.stats())
-        except (OutputError, OSError) as e:
-            print(f"posetrack-webcam: error: cannot write {args.stats}: {e}", file=sys.stderr)
+        except cli.EXPECTED_ERRORS as e:
+            cli.report_error(PROG, e, args.verbose, context=f"cannot write {args.stats}")
             code = code or 1
     if session.processed and not args.quiet:
         print(f"processed {session.processed} frames, latency p50 "

@@ -20,13 +20,13 @@ import argparse
 import importlib.util
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
+from benchmarks.timing import timed_calls
 from detectors import CascadeRCNN, YOLOv3, detector_zoo
 from detectors.cascade_rcnn_net import CascadeRCNNNetwork
 from detectors.yolov3_net import YOLOv3Network
@@ -44,23 +44,10 @@ MODELS = {
 }
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def frames_per_second(call, frames: list, device: torch.device, repeats: int) -> float:
     """Frames/s of ``call(frames)``: the fastest of ``repeats`` timed calls after one warm-up
     (the least disturbed by other processes on a shared machine)."""
-    call(frames)
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call(frames)
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return len(frames) / min(times)
+    return len(frames) / min(timed_calls(call, frames, device, repeats))
 
 
 def make_checkpoint(model: str, folder: Path) -> tuple[Path, str]:

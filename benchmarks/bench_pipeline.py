@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from tests.shared_data import SHARED_ROOT
-from tracker.io.output import TrackWriter, sequence_name_for
+from tracker.io.posetrack18 import TrackWriter, sequence_name_for
 from apps.config import build_stages, load_run_config
 from tracker.io.video import open_source
 

@@ -14,34 +14,21 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 
 import numpy as np
 import torch
 
+from benchmarks.timing import timed_calls
 from tracker.pose.backends import TorchHeatmapNet, resolve_device
 from tracker.pose.checkpoint import load_into, read_state_dict
 from tracker.pose.estimator import TopDownPoseEstimator
-from tracker.pose import build_network
+from tracker.pose.load import build_network
 from tracker.pose.zoo import get_pose_model_spec
-
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def time_call(fn, batch, device, repeats: int) -> float:
     """Median seconds of ``fn(batch)`` over ``repeats`` runs after one warm-up."""
-    fn(batch)
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(batch)
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(timed_calls(fn, batch, device, repeats))
 
 
 def variants(network, device, use_compile: bool):

@@ -31,11 +31,11 @@ import time
 import torch
 
 from tests.shared_data import SHARED_ROOT
-from tracker.pose.backends import TorchHeatmapNet, resolve_device
 from tracker.image_eval import BENCHMARKS, BoxRequest, evaluate_predictions
 from tracker.image_eval.runner import DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, run_top_down
-from tracker.pose.estimator import TopDownPoseEstimator
 from tracker.pose import build_network, load_pose_model
+from tracker.pose.backends import TorchHeatmapNet, resolve_device
+from tracker.pose.estimator import TopDownPoseEstimator
 from tracker.pose.zoo import get_pose_model_spec
 
 COCO_MINI = SHARED_ROOT / "data" / "coco-mini-val2017"

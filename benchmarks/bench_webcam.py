@@ -75,7 +75,7 @@ def _looped(source, loops: int):
 
 def bench_one(video: Path, config_file: Path, overrides: dict, loops: int, device: str) -> dict:
     models = SHARED_ROOT / "models"
-    config = load_run_config(config_file, {
+    config = load_run_config(None, defaults=config_file, overrides={
         **overrides, "device": device,
         "detector": {"checkpoint": str(models / "rtmdet-nano-person" / "end2end.onnx"),
                      **overrides.get("detector", {})},

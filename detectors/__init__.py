@@ -15,14 +15,16 @@ Example:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 
 from detectors.base import Detector, make_detections
 from detectors.cascade_rcnn import CascadeRCNN
 from detectors.files import DetectionsFileError
+from detectors.mmdet_adapter import MMDetAPIDetector, is_mmdet_name, parse_mmdet_name
 from detectors.posetrack_gt import PoseTrackGroundTruthBoxes
 from detectors.precomputed import CocoDetectionsFile
 from detectors.rtmdet import RTMDetONNX
@@ -30,90 +32,100 @@ from detectors.yolov3 import YOLOv3
 from detectors.zoo import CascadeRCNNSpec, DetectorSpec, YOLOv3Spec, detector_zoo
 from tracker.weights import resolve_weights
 
-__all__ = ["CascadeRCNN", "CascadeRCNNSpec", "CocoDetectionsFile", "DETECTORS", "DETECTOR_CLASSES",
-           "Detector", "DetectionsFileError", "DetectorSpec", "MMDET_ALIASES", "MMDET_ZOO",
+__all__ = ["CascadeRCNN", "CascadeRCNNSpec", "CocoDetectionsFile", "DETECTORS", "Detector",
+           "DetectorEntry", "DetectionsFileError", "DetectorSpec", "MMDET_API_OPTIONS",
            "PoseTrackGroundTruthBoxes", "RTMDetONNX", "YOLOv3", "YOLOv3Spec", "detector_zoo",
-           "load_detector", "make_detections"]
+           "is_mmdet_name", "load_detector", "make_detections"]
 
 
-def _rtmdet_nano(checkpoint, device, progress=True, **kwargs) -> RTMDetONNX:
+def _rtmdet_nano(checkpoint, device, progress, **kwargs) -> RTMDetONNX:
     spec = detector_zoo()["rtmdet-nano"]
-    path = resolve_weights(spec.filename, spec.url, spec.sha256, checkpoint, progress=progress)
+    path = resolve_weights(spec.weights, checkpoint, progress=progress)
     options = {"score_threshold": spec.score_threshold, "input_size": spec.input_size,
                "mean": spec.mean, "std": spec.std, **kwargs}
     return RTMDetONNX(path, device=device, **options)
 
 
-def _detections_file(checkpoint, device, **kwargs) -> CocoDetectionsFile:
+def _detections_file(checkpoint, device, progress, **kwargs) -> CocoDetectionsFile:
     return CocoDetectionsFile(_required_file(checkpoint, "detections", "detection-results JSON"),
                               **kwargs)
 
 
-def _posetrack_gt(checkpoint, device, **kwargs) -> PoseTrackGroundTruthBoxes:
+def _posetrack_gt(checkpoint, device, progress, **kwargs) -> PoseTrackGroundTruthBoxes:
     return PoseTrackGroundTruthBoxes(
         _required_file(checkpoint, "posetrack-gt", "PoseTrack18 annotation JSON"), **kwargs)
 
 
-def _mmdet_zoo_builder(zoo_name: str, detector_class):
-    """Builder of a zoo mmdet detector: zoo settings, overridden by the caller's kwargs."""
-    def build(checkpoint, device, progress=True, **kwargs):
+@dataclass(frozen=True)
+class DetectorEntry:
+    """One named detector: the class it runs, how to build it, the options it takes.
+
+    Args:
+        detector_class: the class ``build`` returns.
+        build: ``(checkpoint, device, progress, **options) -> Detector``.
+        options: keyword options of the class a caller (or a config's ``detector`` section)
+            may set; they override the zoo's values.
+    """
+
+    detector_class: type
+    build: Callable[..., Detector]
+    options: tuple[str, ...]
+
+
+_MMDET_IMAGE_OPTIONS = ("test_scale", "mean", "std", "pad_divisor", "batch_size",
+                        "channels_last", "allow_tf32")
+_CASCADE_RCNN_OPTIONS = (*_MMDET_IMAGE_OPTIONS, "rpn_nms_pre", "rpn_max_per_img", "rpn_nms_iou",
+                         "rpn_min_bbox_size", "score_threshold", "nms_iou", "max_per_img")
+_YOLOV3_OPTIONS = (*_MMDET_IMAGE_OPTIONS, "conf_threshold", "score_threshold", "nms_pre",
+                   "min_bbox_size", "nms_iou", "max_per_img")
+#: Options of ``mmdet:CONFIG:CHECKPOINT`` detectors (``MMDetAPIDetector``).
+MMDET_API_OPTIONS = ("score_threshold", "person_label")
+
+
+def _mmdet_zoo_entry(zoo_name: str, detector_class, options: tuple[str, ...]) -> DetectorEntry:
+    """A zoo mmdet detector: the zoo's settings, overridden by the caller's options."""
+    def build(checkpoint, device, progress, **kwargs):
         spec = detector_zoo()[zoo_name]
-        path = resolve_weights(spec.filename, spec.url, spec.sha256, checkpoint,
-                               progress=progress)
+        path = resolve_weights(spec.weights, checkpoint, progress=progress)
         return detector_class(path, device=device, **{**spec.options(), **kwargs})
-    return build
+    return DetectorEntry(detector_class, build, options)
 
 
-#: mmdet model-zoo names (configs/detectors.yaml) -> the class that runs their checkpoints.
-MMDET_ZOO = {
-    "cascade_rcnn_x101_64x4d_fpn_20e_coco": CascadeRCNN,   # the seed's PoseTrack18 detector
-    "yolov3_d53_mstrain-608_273e_coco": YOLOv3,            # the seed's CrowdPose detector
-    "yolov3_d53_mstrain-416_273e_coco": YOLOv3,
-    "yolov3_d53_320_273e_coco": YOLOv3,
-}
-#: Short names (``posetrack-run --detector``) -> mmdet model-zoo names.
-MMDET_ALIASES = {
-    "cascade-rcnn-x101": "cascade_rcnn_x101_64x4d_fpn_20e_coco",
-    "yolov3-d53-608": "yolov3_d53_mstrain-608_273e_coco",
-    "yolov3-d53-416": "yolov3_d53_mstrain-416_273e_coco",
-    "yolov3-d53-320": "yolov3_d53_320_273e_coco",
-}
+_CASCADE_RCNN_X101 = _mmdet_zoo_entry("cascade_rcnn_x101_64x4d_fpn_20e_coco", CascadeRCNN,
+                                      _CASCADE_RCNN_OPTIONS)
+_YOLOV3_608 = _mmdet_zoo_entry("yolov3_d53_mstrain-608_273e_coco", YOLOv3, _YOLOV3_OPTIONS)
+_YOLOV3_416 = _mmdet_zoo_entry("yolov3_d53_mstrain-416_273e_coco", YOLOv3, _YOLOV3_OPTIONS)
+_YOLOV3_320 = _mmdet_zoo_entry("yolov3_d53_320_273e_coco", YOLOv3, _YOLOV3_OPTIONS)
 
-#: Detector names -> builders ``(checkpoint, device, **kwargs) -> Detector``. Also accepted
-#: by ``load_detector``: ``mmdet:CONFIG:CHECKPOINT`` (mmdet's own API, if installed).
+#: Detector names -> ``DetectorEntry``. mmdet checkpoints go by their model-zoo name
+#: (configs/detectors.yaml) and a short name (``posetrack-run --detector``), which share
+#: their entry. ``load_detector`` also takes ``mmdet:CONFIG:CHECKPOINT`` (mmdet's own API).
 DETECTORS = {
-    "rtmdet-nano": _rtmdet_nano,            # configs/detectors.yaml; checkpoint overrides
-    "detections": _detections_file,         # checkpoint = COCO detection-results JSON
-    "posetrack-gt": _posetrack_gt,          # checkpoint = PoseTrack18 annotation JSON
-    # mmdet checkpoints (configs/detectors.yaml); checkpoint = a local .pth overriding the zoo
-    **{name: _mmdet_zoo_builder(name, cls) for name, cls in MMDET_ZOO.items()},
-    **{alias: _mmdet_zoo_builder(name, MMDET_ZOO[name]) for alias, name in MMDET_ALIASES.items()},
+    # configs/detectors.yaml; checkpoint = a local .onnx overriding the zoo download
+    "rtmdet-nano": DetectorEntry(RTMDetONNX, _rtmdet_nano,
+                                 ("score_threshold", "input_size", "mean", "std",
+                                  "onnx_threads")),
+    # checkpoint = COCO detection-results JSON
+    "detections": DetectorEntry(CocoDetectionsFile, _detections_file,
+                                ("score_threshold", "key", "images", "sequence", "frame_names",
+                                 "num_frames")),
+    # checkpoint = PoseTrack18 annotation JSON
+    "posetrack-gt": DetectorEntry(PoseTrackGroundTruthBoxes, _posetrack_gt, ("padding", "key")),
+    # mmdet checkpoints; checkpoint = a local .pth overriding the zoo download
+    "cascade_rcnn_x101_64x4d_fpn_20e_coco": _CASCADE_RCNN_X101,   # the seed's PoseTrack18 one
+    "cascade-rcnn-x101": _CASCADE_RCNN_X101,
+    "yolov3_d53_mstrain-608_273e_coco": _YOLOV3_608,               # the seed's CrowdPose one
+    "yolov3-d53-608": _YOLOV3_608,
+    "yolov3_d53_mstrain-416_273e_coco": _YOLOV3_416,
+    "yolov3-d53-416": _YOLOV3_416,
+    "yolov3_d53_320_273e_coco": _YOLOV3_320,
+    "yolov3-d53-320": _YOLOV3_320,
 }
-
-
-class _DetectorClasses(dict):
-    """Names -> detector classes; any ``mmdet:CONFIG:CHECKPOINT`` name -> ``MMDetAPIDetector``
-    (imported on first use, so that the run config can validate such a detector section)."""
-
-    def __contains__(self, name) -> bool:
-        return super().__contains__(name) or _is_mmdet_name(name)
-
-    def __missing__(self, name):
-        if _is_mmdet_name(name):
-            from detectors.mmdet_adapter import MMDetAPIDetector
-            return MMDetAPIDetector
-        raise KeyError(name)
-
-
-#: Detector names -> the class each builds (the keyword options it accepts).
-DETECTOR_CLASSES = _DetectorClasses({
-    "rtmdet-nano": RTMDetONNX, "detections": CocoDetectionsFile,
-    "posetrack-gt": PoseTrackGroundTruthBoxes, **MMDET_ZOO,
-    **{alias: MMDET_ZOO[name] for alias, name in MMDET_ALIASES.items()}})
 
 
 def load_detector(name: str, checkpoint: Optional[str | Path] = None,
-                  device: str | torch.device = "cpu", **kwargs) -> Detector:
+                  device: str | torch.device = "cpu", *, progress: bool = True,
+                  **kwargs) -> Detector:
     """Build a person detector by name.
 
     Args:
@@ -123,9 +135,10 @@ def load_detector(name: str, checkpoint: Optional[str | Path] = None,
         checkpoint: zoo detectors: a local file overriding the zoo's download; "detections":
             the detection-results JSON; "posetrack-gt": the PoseTrack18 annotation JSON.
         device: "cpu", "cuda", "cuda:N" or "auto" (network detectors only).
-        **kwargs: keyword arguments of the detector class (e.g. ``score_threshold``,
-            ``test_scale``, ``key``, ``images``, ``padding``); they override the zoo's values.
-            Zoo detectors also take ``progress`` (download progress bar).
+        progress: show a progress bar while zoo weights download.
+        **kwargs: the entry's ``options`` (``MMDET_API_OPTIONS`` for ``mmdet:``), e.g.
+            ``score_threshold``, ``test_scale``, ``key``, ``images``, ``padding``; they
+            override the zoo's values.
 
     Raises:
         ValueError: unknown name (the message lists the valid ones) or missing checkpoint.
@@ -134,19 +147,13 @@ def load_detector(name: str, checkpoint: Optional[str | Path] = None,
         CheckpointError: the file is truncated, corrupt or of another model.
         MMDetNotInstalledError (an ImportError and a ValueError): ``mmdet:`` without mmdet.
     """
-    if _is_mmdet_name(name):
-        from detectors.mmdet_adapter import MMDetAPIDetector, parse_mmdet_name
+    if is_mmdet_name(name):
         config, checkpoint = parse_mmdet_name(name, checkpoint)
-        kwargs.pop("progress", None)
         return MMDetAPIDetector(checkpoint, config=config, device=device, **kwargs)
     if name not in DETECTORS:
         raise ValueError(f"unknown detector {name!r}; valid names are: {', '.join(DETECTORS)}"
                          ", or mmdet:CONFIG:CHECKPOINT")
-    return DETECTORS[name](checkpoint, device, **kwargs)
-
-
-def _is_mmdet_name(name) -> bool:
-    return isinstance(name, str) and name.startswith("mmdet:")
+    return DETECTORS[name].build(checkpoint, device, progress, **kwargs)
 
 
 def _required_file(checkpoint, name: str, what: str) -> Path:

@@ -23,9 +23,9 @@ import torch
 from detectors.cascade_rcnn_net import (ANCHOR_STRIDES, RPN_STDS, STAGE_STDS, CascadeRCNNNetwork,
                                         anchors_for_level, roi_features)
 from detectors.mmdet_base import MMDetDetector
-from detectors.mmdet_common import (ImageMeta, batched_nms, check_fraction, check_number,
-                                    check_positive_int, decode_deltas, person_detections,
-                                    positive_size, to_frame_pixels)
+from detectors.mmdet_common import (ImageMeta, InputSizeCache, batched_nms, decode_deltas,
+                                    person_detections, positive_size, to_frame_pixels)
+from tracker.checks import finite_number, fraction, positive_int
 from tracker.types import Detections
 
 #: mmdet's ImageNet normalisation, RGB order.
@@ -51,10 +51,8 @@ class CascadeRCNN(MMDetDetector):
         score_threshold: class probabilities at or below this never become detections.
         nms_iou: per-class IoU above which a detection is suppressed.
         max_per_img: detections kept per image (all 80 classes together, as mmdet).
-        batch_size: frames per network call in ``detect_batch``.
-        channels_last: NHWC memory format.
-        allow_tf32: CUDA: allow TF32 convs/matmuls (faster; boxes drift from mmdet's).
-        device: "cpu", "cuda", "cuda:N" or "auto".
+        batch_size, channels_last, allow_tf32, device: how the network runs (frames per
+            ``detect_batch`` call, NHWC, TF32 on CUDA, where), see ``MMDetDetector``.
 
     Call it with a ``Frame`` or an (H, W, 3) uint8 BGR array; it returns person
     ``Detections`` in frame pixels, score-descending.
@@ -68,18 +66,17 @@ class CascadeRCNN(MMDetDetector):
                  score_threshold: float = 0.05, nms_iou: float = 0.5, max_per_img: int = 100,
                  batch_size: int = 2, channels_last: bool = False,
                  allow_tf32: bool = False, device: str | torch.device = "cpu"):
-        self.rpn_nms_pre = check_positive_int("rpn_nms_pre", rpn_nms_pre)
-        self.rpn_max_per_img = check_positive_int("rpn_max_per_img", rpn_max_per_img)
-        self.rpn_nms_iou = check_fraction("rpn_nms_iou", rpn_nms_iou)
-        self.rpn_min_bbox_size = check_number("rpn_min_bbox_size", rpn_min_bbox_size)
-        self.score_threshold = check_fraction("score_threshold", score_threshold)
-        self.nms_iou = check_fraction("nms_iou", nms_iou)
-        self.max_per_img = check_positive_int("max_per_img", max_per_img)
+        self.rpn_nms_pre = positive_int("rpn_nms_pre", rpn_nms_pre)
+        self.rpn_max_per_img = positive_int("rpn_max_per_img", rpn_max_per_img)
+        self.rpn_nms_iou = fraction("rpn_nms_iou", rpn_nms_iou)
+        self.rpn_min_bbox_size = finite_number("rpn_min_bbox_size", rpn_min_bbox_size)
         super().__init__(checkpoint, build_network=CascadeRCNNNetwork,
                          architecture="cascade_rcnn_x101_64x4d_fpn", test_scale=test_scale,
-                         mean=mean, std=std, pad_divisor=pad_divisor, batch_size=batch_size,
+                         mean=mean, std=std, pad_divisor=pad_divisor,
+                         score_threshold=score_threshold, nms_iou=nms_iou,
+                         max_per_img=max_per_img, batch_size=batch_size,
                          channels_last=channels_last, allow_tf32=allow_tf32, device=device)
-        self._anchor_cache: dict = {}
+        self._anchors = InputSizeCache(ANCHOR_CACHE_SIZE)
 
     def _detect(self, batch: torch.Tensor, metas: list[ImageMeta],
                 record: dict | None) -> list[Detections]:
@@ -87,7 +84,9 @@ class CascadeRCNN(MMDetDetector):
         logits, deltas = self.network.rpn_head(feats)
         if record is not None:
             record.update(backbone=backbone, neck=feats, rpn_cls=logits, rpn_reg=deltas)
-        anchors = self._anchors(feats)
+        anchors = self._anchors.get(feats, lambda: [
+            anchors_for_level(x.shape[2], x.shape[3], level, x.device)
+            for level, x in enumerate(feats[:len(ANCHOR_STRIDES)])])
         proposals = [self._proposals([x[i] for x in logits], [x[i] for x in deltas], anchors,
                                      meta) for i, meta in enumerate(metas)]
         if record is not None:
@@ -103,16 +102,6 @@ class CascadeRCNN(MMDetDetector):
                                    self.score_threshold, self.nms_iou, self.max_per_img)
             results.append(person_detections(*found))
         return results
-
-    def _anchors(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        key = (tuple(tuple(x.shape[2:]) for x in feats), feats[0].device)
-        if key not in self._anchor_cache:
-            if len(self._anchor_cache) >= ANCHOR_CACHE_SIZE:     # frames of many sizes
-                self._anchor_cache.pop(next(iter(self._anchor_cache)))
-            self._anchor_cache[key] = [
-                anchors_for_level(x.shape[2], x.shape[3], level, x.device)
-                for level, x in enumerate(feats[:len(ANCHOR_STRIDES)])]
-        return self._anchor_cache[key]
 
     def _proposals(self, logits: list[torch.Tensor], deltas: list[torch.Tensor],
                    anchors: list[torch.Tensor], meta: ImageMeta):

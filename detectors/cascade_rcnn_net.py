@@ -19,6 +19,8 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import Bottleneck, ResNet
 
+from detectors.mmdet_common import grid_anchors
+
 #: ResNeXt-101 64x4d: blocks per stage, groups, width per group.
 RESNEXT101_LAYERS = (3, 4, 23, 3)
 RESNEXT_GROUPS, RESNEXT_WIDTH = 64, 4
@@ -165,12 +167,7 @@ def anchors_for_level(height: int, width: int, level: int,
     ws = (stride * w_ratios[:, None] * scales[None, :]).view(-1)
     hs = (stride * h_ratios[:, None] * scales[None, :]).view(-1)
     base = torch.stack([0.0 - 0.5 * ws, 0.0 - 0.5 * hs, 0.0 + 0.5 * ws, 0.0 + 0.5 * hs], dim=-1)
-    shift_x = torch.arange(0, width).to(torch.float32) * stride
-    shift_y = torch.arange(0, height).to(torch.float32) * stride
-    xx = shift_x.repeat(height)
-    yy = shift_y.view(-1, 1).repeat(1, width).view(-1)
-    shifts = torch.stack([xx, yy, xx, yy], dim=-1)
-    return (base[None, :, :] + shifts[:, None, :]).view(-1, 4).to(device)
+    return grid_anchors(base, height, width, stride, device)
 
 
 def roi_levels(rois: torch.Tensor, num_levels: int) -> torch.Tensor:

@@ -1,30 +1,21 @@
-"""Reading box files: JSON loading, ``bbox`` validation and matching frames to image names.
+"""Reading box files: ``bbox`` validation and matching frames to image names.
 
-Shared by ``precomputed.py`` (detection results) and ``posetrack_gt.py`` (annotations).
-Every error is a ``DetectionsFileError`` naming the file, the entry index and the field.
+Shared by ``precomputed.py`` (detection results) and ``posetrack_gt.py`` (annotations); the
+JSON itself is read by ``tracker.files.read_json`` (PoseTrack18 files by
+``tracker.io.posetrack18.read_posetrack18``). Every error is a ``DetectionsFileError`` (a
+``FileFormatError``) naming the file, the entry index and the field.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Iterable, Optional
 
+from tracker.errors import FileFormatError
 
-class DetectionsFileError(ValueError):
+
+class DetectionsFileError(FileFormatError):
     """A detections or annotation file is malformed (names the file, entry and field)."""
-
-
-def read_json(path: str | Path) -> object:
-    """The parsed JSON of ``path``; ``FileNotFoundError`` or ``DetectionsFileError``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"detections file {path} does not exist")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DetectionsFileError(f"{path} is not valid JSON: {e}") from e
 
 
 def is_number(value) -> bool:

@@ -14,13 +14,14 @@ import numpy as np
 import torch
 
 from detectors.mmdet_common import PERSON_LABEL, as_image
+from tracker.errors import PoseTrackError
 from tracker.pose.backends import resolve_device
 from tracker.types import Detections, Frame
 
 MMDET_PREFIX = "mmdet:"
 
 
-class MMDetNotInstalledError(ImportError, ValueError):
+class MMDetNotInstalledError(PoseTrackError, ImportError, ValueError):
     """The ``mmdet:`` detector was asked for but mmdet cannot be imported."""
 
 

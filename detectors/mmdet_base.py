@@ -16,11 +16,11 @@ import torch
 from torch import nn
 
 from detectors.mmdet_checkpoint import load_mmdet_weights, read_mmdet_state_dict
-from detectors.mmdet_common import (ImageMeta, as_image, check_positive_int, check_rgb_triple,
-                                    check_scale, normalize_and_pad, resize_keep_ratio)
+from detectors.mmdet_common import (ImageMeta, as_image, check_scale, normalize_and_pad,
+                                    resize_keep_ratio)
+from tracker.checks import channel_values, fraction, positive_int
 from tracker.pose.backends import resolve_device
 from tracker.types import Detections, Frame
-
 
 #: The largest backbone stride of both networks: inputs are padded to a multiple of it.
 NETWORK_STRIDE = 32
@@ -37,6 +37,9 @@ class MMDetDetector:
         test_scale: (long edge, short edge) of the keep-ratio resize.
         mean, std: RGB normalisation of the 0..255 pixels.
         pad_divisor: the network input is padded to a multiple of this.
+        score_threshold, nms_iou, max_per_img: the final per-class NMS of both models: class
+            probabilities at or below ``score_threshold`` are dropped, IoU above ``nms_iou``
+            suppresses, ``max_per_img`` detections (all classes together) are kept.
         batch_size: most frames per network call in ``detect_batch``.
         channels_last: NHWC memory format (often faster on CPU with oneDNN).
         allow_tf32: on CUDA, let convolutions and matmuls use TF32 (faster on Ampere and
@@ -53,16 +56,20 @@ class MMDetDetector:
 
     def __init__(self, checkpoint: str | Path, *, build_network: Callable[[], nn.Module],
                  architecture: str, test_scale, mean: Sequence[float], std: Sequence[float],
-                 pad_divisor: int, batch_size: int, channels_last: bool, allow_tf32: bool,
+                 pad_divisor: int, score_threshold: float, nms_iou: float, max_per_img: int,
+                 batch_size: int, channels_last: bool, allow_tf32: bool,
                  device: str | torch.device):
         self.test_scale = check_scale(test_scale)
-        self.mean = check_rgb_triple("mean", mean)
-        self.std = check_rgb_triple("std", std)
-        self.pad_divisor = check_positive_int("pad_divisor", pad_divisor)
+        self.mean = torch.tensor(channel_values("mean", mean, "R, G, B"), dtype=torch.float32)
+        self.std = torch.tensor(channel_values("std", std, "R, G, B"), dtype=torch.float32)
+        self.pad_divisor = positive_int("pad_divisor", pad_divisor)
         if self.pad_divisor % NETWORK_STRIDE:
             raise ValueError(f"pad_divisor must be a multiple of {NETWORK_STRIDE} (the networks' "
                              f"largest stride), got {pad_divisor!r}")
-        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.score_threshold = fraction("score_threshold", score_threshold)
+        self.nms_iou = fraction("nms_iou", nms_iou)
+        self.max_per_img = positive_int("max_per_img", max_per_img)
+        self.batch_size = positive_int("batch_size", batch_size)
         self.channels_last = bool(channels_last)
         self.allow_tf32 = bool(allow_tf32)
         self.device = resolve_device(device)

@@ -1,4 +1,4 @@
-"""What the mmdet detectors share: mmdet's test-time image recipe, box maths and NMS.
+"""What the mmdet detectors share: mmdet's test-time image recipe, anchors, box maths, NMS.
 
 Image recipe (mmdet 3.3 ``Resize(keep_ratio=True)`` then ``DetDataPreprocessor``):
 
@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 import torch
 import torchvision
 
-from tracker.pose.estimator import as_bgr_image
+from tracker.errors import ConfigError
+from tracker.images import as_bgr_image
 from tracker.types import Detections, Frame
 
 #: COCO class index of "person" in mmdet's 80-class label order.
@@ -155,44 +156,45 @@ def person_detections(boxes: torch.Tensor, scores: torch.Tensor,
     return Detections(boxes_xyxy=boxes[finite], scores=scores[finite])
 
 
-def check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
-def check_number(name: str, value) -> float:
-    """A finite number (sizes in pixels; negative values switch a filter off)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def check_fraction(name: str, value) -> float:
-    """A number in [0, 1] (thresholds on probabilities and IoUs)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}") from e
-    if isinstance(value, bool) or not 0.0 <= number <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return number
-
-
 def check_scale(value) -> tuple[int, int]:
     """A test scale: (long edge, short edge) or one int for a square scale."""
     values = (value, value) if isinstance(value, int) else tuple(value)
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
                                    for v in values):
-        raise ValueError(f"test_scale must be a positive int or two positive ints "
-                         f"(long edge, short edge), got {value!r}")
+        raise ConfigError(f"test_scale must be a positive int or two positive ints "
+                          f"(long edge, short edge), got {value!r}")
     return values
 
 
-def check_rgb_triple(name: str, values) -> torch.Tensor:
-    array = np.asarray(values, dtype=np.float64).reshape(-1)
-    if array.shape != (3,) or not np.isfinite(array).all():
-        raise ValueError(f"{name} must be 3 finite numbers (R, G, B), got {values!r}")
-    if name == "std" and np.any(array == 0):
-        raise ValueError(f"std must not contain zeros, got {values!r}")
-    return torch.tensor(array.tolist(), dtype=torch.float32)
+def grid_anchors(base: torch.Tensor, height: int, width: int, stride: int,
+                 device: torch.device) -> torch.Tensor:
+    """(A, 4) anchors of the cell at the origin -> (H * W * A, 4) anchors of every cell,
+    ordered (y, x, anchor) like the heads' outputs; cell (x, y) is shifted by
+    ``(x, y) * stride`` (mmdet's anchor generators, float32)."""
+    shift_x = torch.arange(0, width).to(torch.float32) * stride
+    shift_y = torch.arange(0, height).to(torch.float32) * stride
+    xx = shift_x.repeat(height)
+    yy = shift_y.view(-1, 1).repeat(1, width).view(-1)
+    shifts = torch.stack([xx, yy, xx, yy], dim=-1)
+    return (base[None, :, :] + shifts[:, None, :]).view(-1, 4).to(device)
+
+
+class InputSizeCache:
+    """Values computed once per network-input size (the anchors), oldest dropped first.
+
+    Args:
+        max_sizes: sizes kept (a video has one; a folder of photos may have many).
+    """
+
+    def __init__(self, max_sizes: int):
+        self.max_sizes = max_sizes
+        self._values: dict = {}
+
+    def get(self, maps: Sequence[torch.Tensor], build: Callable[[], object]):
+        """``build()`` for the sizes and device of the feature ``maps``, computed once."""
+        key = (tuple(tuple(x.shape[2:]) for x in maps), maps[0].device)
+        if key not in self._values:
+            if len(self._values) >= self.max_sizes:
+                self._values.pop(next(iter(self._values)))
+            self._values[key] = build()
+        return self._values[key]

@@ -13,8 +13,9 @@ skipped (not errors) when they have no ``bbox`` (missing, null or empty), a box 
 width or height, no ``keypoints`` with visibility > 0 (PoseTrack18 keeps such people for
 the ignore logic; they are not evaluated), or a ``category_id`` other than 1. A ``bbox``
 that is malformed, non-finite or has a negative side, malformed ``keypoints`` or an
-``image_id`` that is not in ``images`` are ``DetectionsFileError``. Boxes are not clipped
-to the frame (PoseTrack18 boxes may reach past it).
+``image_id`` that is not in ``images`` are ``DetectionsFileError``; a file that is not a
+PoseTrack18 file is a ``FileFormatError`` of its reader, ``tracker.io.posetrack18``. Boxes
+are not clipped to the frame (PoseTrack18 boxes may reach past it).
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from detectors.base import make_detections
-from detectors.files import (DetectionsFileError, FileNameIndex, image_file_names, is_number,
-                             parse_bbox_xywh, read_json)
+from detectors.files import DetectionsFileError, FileNameIndex, is_number, parse_bbox_xywh
 from detectors.precomputed import KEYS, PERSON_CATEGORY_ID
+from tracker.io.posetrack18 import read_posetrack18
 from tracker.types import Detections, Frame
 
 __all__ = ["PoseTrackGroundTruthBoxes"]
@@ -56,17 +57,14 @@ class PoseTrackGroundTruthBoxes:
         self.path = Path(annotation_file)
         self.padding = float(padding)
         self.key = key
-        data = read_json(self.path)
-        if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
-            raise DetectionsFileError(f"{self.path}: expected a PoseTrack18 mapping with "
-                                      "'images' and 'annotations' lists")
-        names = image_file_names(data, str(self.path))
+        video = read_posetrack18(self.path, "annotation file")
+        names = {image["id"]: image["file_name"] for image in video.images}
         self.image_ids = list(names)
         self._file_names = names
         self._index = FileNameIndex(names.values(), self.path)
         self._id_by_name = {name: image_id for image_id, name in names.items()}
         boxes: dict = {}
-        for index, annotation in enumerate(data["annotations"]):
+        for index, annotation in enumerate(video.annotations):
             parsed = self._parse(annotation, f"{self.path}: annotation {index}")
             if parsed is not None:
                 boxes.setdefault(parsed[0], []).append(parsed[1])

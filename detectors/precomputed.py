@@ -37,7 +37,8 @@ import numpy as np
 
 from detectors.base import check_score_threshold, make_detections
 from detectors.files import (DetectionsFileError, FileNameIndex, image_file_names, in_sequence,
-                             is_number, parse_bbox_xywh, read_json)
+                             is_number, parse_bbox_xywh)
+from tracker.files import read_json
 from tracker.types import Detections, Frame
 
 __all__ = ["CocoDetectionsFile", "DetectionsFileError", "KEYS", "PERSON_CATEGORY_ID"]
@@ -132,7 +133,7 @@ class CocoDetectionsFile:
 
     def _read(self, images: Optional[str | Path]) -> tuple[list, Optional[dict]]:
         """(result entries, {image_id: file_name} or None) of the file and ``images``."""
-        data = read_json(self.path)
+        data = read_json(self.path, "detections file")
         names = None
         if isinstance(data, dict) and isinstance(data.get("annotations"), list):
             entries = data["annotations"]
@@ -145,7 +146,7 @@ class CocoDetectionsFile:
                 f"{self.path}: expected a list of detection results or a mapping with an "
                 f"'annotations' list, got {type(data).__name__}")
         if images is not None:
-            names = image_file_names(read_json(images), str(images))
+            names = image_file_names(read_json(images, "images file"), str(images))
         return entries, names
 
     def _parse_entry(self, entry, index: int, names: Optional[dict],

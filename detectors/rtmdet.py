@@ -24,8 +24,9 @@ import numpy as np
 import torch
 
 from detectors.base import check_score_threshold, make_detections
-from tracker.pose.backends import onnx_session_options, resolve_device
 from tracker.checkpoint import CheckpointError
+from tracker.checks import channel_values
+from tracker.pose.backends import onnx_session_options, resolve_device
 from tracker.types import Detections, Frame
 
 #: Normalisation of the exported model, BGR order (mmdet's ImageNet values swapped to BGR).
@@ -113,10 +114,8 @@ class RTMDetONNX:
                              f"got {input_size!r}")
         self.score_threshold = check_score_threshold(score_threshold)
         self.input_size = input_size
-        self.mean = _three_floats("mean", mean).reshape(1, 1, 3)
-        self.std = _three_floats("std", std).reshape(1, 1, 3)
-        if np.any(self.std == 0):
-            raise ValueError(f"std must not contain zeros, got {tuple(std)}")
+        self.mean = np.float32(channel_values("mean", mean, "B, G, R")).reshape(1, 1, 3)
+        self.std = np.float32(channel_values("std", std, "B, G, R")).reshape(1, 1, 3)
         self.device = resolve_device(device)
         self.path = Path(checkpoint)
         self.session = _open_session(self.path, self.device, onnx_threads)
@@ -139,13 +138,6 @@ class RTMDetONNX:
     def __repr__(self) -> str:
         return (f"RTMDetONNX({str(self.path)!r}, score_threshold={self.score_threshold}, "
                 f"input_size={self.input_size}, device='{self.device}')")
-
-
-def _three_floats(name: str, values: Sequence[float]) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float32).reshape(-1)
-    if array.shape != (3,) or not np.isfinite(array).all():
-        raise ValueError(f"{name} must be 3 finite numbers (B, G, R), got {values!r}")
-    return array
 
 
 def _open_session(path: Path, device: torch.device, threads: int = 0):

@@ -19,11 +19,11 @@ from typing import Sequence
 import torch
 
 from detectors.mmdet_base import MMDetDetector
-from detectors.mmdet_common import (ImageMeta, batched_nms, check_fraction, check_number,
-                                    check_positive_int, person_detections, positive_size,
-                                    to_frame_pixels)
+from detectors.mmdet_common import (ImageMeta, InputSizeCache, batched_nms, person_detections,
+                                    positive_size, to_frame_pixels)
 from detectors.yolov3_net import (HEAD_STRIDES, NUM_ATTRIBUTES, YOLOv3Network, anchors_for_level,
                                   decode_yolo)
+from tracker.checks import finite_number, fraction, positive_int
 from tracker.types import Detections
 
 #: mmdet's YOLOv3 normalisation: pixels / 255, RGB.
@@ -50,10 +50,8 @@ class YOLOv3(MMDetDetector):
             no filter).
         nms_iou: per-class IoU above which a detection is suppressed.
         max_per_img: detections kept per image (all 80 classes together, as mmdet).
-        batch_size: frames per network call in ``detect_batch``.
-        channels_last: NHWC memory format.
-        allow_tf32: CUDA: allow TF32 convs/matmuls (faster; boxes drift from mmdet's).
-        device: "cpu", "cuda", "cuda:N" or "auto".
+        batch_size, channels_last, allow_tf32, device: how the network runs (frames per
+            ``detect_batch`` call, NHWC, TF32 on CUDA, where), see ``MMDetDetector``.
 
     Call it with a ``Frame`` or an (H, W, 3) uint8 BGR array; it returns person
     ``Detections`` in frame pixels (not clipped to the frame, as mmdet), score-descending.
@@ -66,17 +64,15 @@ class YOLOv3(MMDetDetector):
                  min_bbox_size: float = 0.0, nms_iou: float = 0.45, max_per_img: int = 100,
                  batch_size: int = 4, channels_last: bool = False,
                  allow_tf32: bool = False, device: str | torch.device = "cpu"):
-        self.conf_threshold = check_fraction("conf_threshold", conf_threshold)
-        self.score_threshold = check_fraction("score_threshold", score_threshold)
-        self.nms_pre = check_positive_int("nms_pre", nms_pre)
-        self.min_bbox_size = check_number("min_bbox_size", min_bbox_size)
-        self.nms_iou = check_fraction("nms_iou", nms_iou)
-        self.max_per_img = check_positive_int("max_per_img", max_per_img)
+        self.conf_threshold = fraction("conf_threshold", conf_threshold)
+        self.nms_pre = positive_int("nms_pre", nms_pre)
+        self.min_bbox_size = finite_number("min_bbox_size", min_bbox_size)
         super().__init__(checkpoint, build_network=YOLOv3Network, architecture="yolov3_d53",
                          test_scale=test_scale, mean=mean, std=std, pad_divisor=pad_divisor,
-                         batch_size=batch_size, channels_last=channels_last,
-                         allow_tf32=allow_tf32, device=device)
-        self._prior_cache: dict = {}
+                         score_threshold=score_threshold, nms_iou=nms_iou,
+                         max_per_img=max_per_img, batch_size=batch_size,
+                         channels_last=channels_last, allow_tf32=allow_tf32, device=device)
+        self._priors = InputSizeCache(PRIOR_CACHE_SIZE)
 
     def _detect(self, batch: torch.Tensor, metas: list[ImageMeta],
                 record: dict | None) -> list[Detections]:
@@ -85,7 +81,7 @@ class YOLOv3(MMDetDetector):
         maps = [x.float() for x in self.network.bbox_head(neck)]
         if record is not None:
             record.update(backbone=backbone, neck=neck, head=maps)
-        anchors, strides = self._priors(maps)
+        anchors, strides = self._priors.get(maps, lambda: _priors_of(maps))
         preds = torch.cat([x.permute(0, 2, 3, 1).reshape(len(batch), -1, NUM_ATTRIBUTES)
                            for x in maps], dim=1)
         xy = preds[..., :2].sigmoid()
@@ -94,19 +90,6 @@ class YOLOv3(MMDetDetector):
         probabilities = preds[..., 5:].sigmoid()
         return [self._select(boxes[i], probabilities[i], objectness[i], meta)
                 for i, meta in enumerate(metas)]
-
-    def _priors(self, maps: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(P, 4) anchors of all levels and (P, 1) their strides, for these map sizes."""
-        key = (tuple(tuple(x.shape[2:]) for x in maps), maps[0].device)
-        if key not in self._prior_cache:
-            if len(self._prior_cache) >= PRIOR_CACHE_SIZE:       # frames of many sizes
-                self._prior_cache.pop(next(iter(self._prior_cache)))
-            anchors = [anchors_for_level(x.shape[2], x.shape[3], level, x.device)
-                       for level, x in enumerate(maps)]
-            strides = [torch.full((len(a), 1), float(stride), device=a.device)
-                       for a, stride in zip(anchors, HEAD_STRIDES)]
-            self._prior_cache[key] = (torch.cat(anchors), torch.cat(strides))
-        return self._prior_cache[key]
 
     def _select(self, boxes: torch.Tensor, probabilities: torch.Tensor,
                 objectness: torch.Tensor, meta: ImageMeta) -> Detections:
@@ -128,3 +111,12 @@ class YOLOv3(MMDetDetector):
             boxes, scores, labels = boxes[valid], scores[valid], labels[valid]
         keep = batched_nms(boxes, scores, labels, self.nms_iou)[:self.max_per_img]
         return person_detections(boxes[keep], scores[keep], labels[keep])
+
+
+def _priors_of(maps: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(P, 4) anchors of all head levels and (P, 1) their strides, for these map sizes."""
+    anchors = [anchors_for_level(x.shape[2], x.shape[3], level, x.device)
+               for level, x in enumerate(maps)]
+    strides = [torch.full((len(a), 1), float(stride), device=a.device)
+               for a, stride in zip(anchors, HEAD_STRIDES)]
+    return torch.cat(anchors), torch.cat(strides)

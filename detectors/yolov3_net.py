@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from detectors.mmdet_common import grid_anchors
+
 DARKNET_BLOCKS = (1, 2, 8, 8, 4)
 DARKNET_CHANNELS = ((32, 64), (64, 128), (128, 256), (256, 512), (512, 1024))
 NECK_IN_CHANNELS = (1024, 512, 256)
@@ -156,12 +158,7 @@ def anchors_for_level(height: int, width: int, level: int,
     center = stride / 2.0
     base = torch.tensor([[center - 0.5 * w, center - 0.5 * h, center + 0.5 * w, center + 0.5 * h]
                          for w, h in ANCHOR_SIZES[level]], dtype=torch.float32)
-    shift_x = torch.arange(0, width).to(torch.float32) * stride
-    shift_y = torch.arange(0, height).to(torch.float32) * stride
-    xx = shift_x.repeat(height)
-    yy = shift_y.view(-1, 1).repeat(1, width).view(-1)
-    shifts = torch.stack([xx, yy, xx, yy], dim=-1)
-    return (base[None, :, :] + shifts[:, None, :]).view(-1, 4).to(device)
+    return grid_anchors(base, height, width, stride, device)
 
 
 def decode_yolo(anchors: torch.Tensor, preds: torch.Tensor, strides: torch.Tensor) -> torch.Tensor:

@@ -7,16 +7,15 @@ keys are errors naming the file, the entry and the valid keys.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
-from tracker.files import CONFIG_DIR, read_yaml
-
+from detectors.mmdet_common import check_scale
+from tracker.checks import channel_values, construct_config, finite_number, fraction, positive_int
 from tracker.errors import ConfigError
-
-from tracker.checks import construct_config
+from tracker.files import CONFIG_DIR, read_yaml
+from tracker.weights import WeightsSource, check_sha256
 
 DETECTOR_ZOO = CONFIG_DIR / "detectors.yaml"
 
@@ -45,60 +44,33 @@ class DetectorSpec:
     score_threshold: float = 0.3
 
     def __post_init__(self) -> None:
-        if not isinstance(self.input_size, int) or self.input_size <= 0:
-            raise ConfigError(f"input_size must be a positive integer, got {self.input_size!r}")
-        for key in ("mean", "std"):
-            values = tuple(float(v) for v in getattr(self, key))
-            if len(values) != 3:
-                raise ConfigError(f"{key} must have 3 values (B, G, R), got {len(values)}")
-            object.__setattr__(self, key, values)
-        _check_sha256(self.sha256)
+        _check_fields(self, positive_int, "input_size")
+        _check_fields(self, _channel_check("B, G, R"), "mean", "std")
+        check_sha256(self.sha256)
+
+    @property
+    def weights(self) -> WeightsSource:
+        """The weights file in the cache folder, its download address and sha256."""
+        return WeightsSource(filename=self.filename, url=self.url, sha256=self.sha256)
 
 
-def _check_sha256(sha256) -> None:
-    if sha256 is not None and not re.fullmatch(r"[0-9a-f]{8,64}", str(sha256)):
-        raise ConfigError(f"sha256 must be 8 to 64 lowercase hex digits, got {sha256!r}")
-
-
-def _check_count(spec, *names: str) -> None:
+def _check_fields(spec, check: Callable, *names: str) -> None:
+    """Replace each field ``name`` of a frozen spec by ``check(name, value)``."""
     for key in names:
-        value = getattr(spec, key)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+        object.__setattr__(spec, key, check(key, getattr(spec, key)))
 
 
-def _check_fraction(spec, *names: str) -> None:
-    for key in names:
-        value = getattr(spec, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{key} must be a number in [0, 1], got {value!r}")
-        object.__setattr__(spec, key, float(value))
-
-
-def _check_number(spec, *names: str) -> None:
-    for key in names:
-        value = getattr(spec, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            raise ConfigError(f"{key} must be a number, got {value!r}")
-        object.__setattr__(spec, key, float(value))
+def _channel_check(channels: str) -> Callable:
+    """``channel_values`` for values in the order ``channels`` ("R, G, B" or "B, G, R")."""
+    return lambda name, values: channel_values(name, values, channels)
 
 
 def _check_image_recipe(spec) -> None:
-    scale = spec.test_scale
-    scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
-    if len(scale) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                                  for v in scale):
-        raise ConfigError(f"test_scale must be two positive integers (long edge, short edge), "
-                          f"got {spec.test_scale!r}")
-    object.__setattr__(spec, "test_scale", scale)
-    for key in ("mean", "std"):
-        values = tuple(float(v) for v in getattr(spec, key))
-        if len(values) != 3:
-            raise ConfigError(f"{key} must have 3 values (R, G, B), got {len(values)}")
-        object.__setattr__(spec, key, values)
-    _check_count(spec, "pad_divisor")
-    _check_sha256(spec.sha256)
+    """The fields every mmdet spec has (``_MMDetOptions``)."""
+    object.__setattr__(spec, "test_scale", check_scale(spec.test_scale))
+    _check_fields(spec, _channel_check("R, G, B"), "mean", "std")
+    _check_fields(spec, positive_int, "pad_divisor")
+    check_sha256(spec.sha256)
 
 
 #: Fields of an mmdet spec that say where the weights come from; the others are the
@@ -126,6 +98,11 @@ class _MMDetOptions:
         """Keyword arguments of the detector class: every field but the weights' ones."""
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in _WEIGHTS_FIELDS}
+
+    @property
+    def weights(self) -> WeightsSource:
+        """The weights file in the cache folder, its download address and sha256."""
+        return WeightsSource(filename=self.filename, url=self.url, sha256=self.sha256)
 
 
 @dataclass(frozen=True)
@@ -157,9 +134,9 @@ class CascadeRCNNSpec(_MMDetOptions):
 
     def __post_init__(self) -> None:
         _check_image_recipe(self)
-        _check_count(self, "rpn_nms_pre", "rpn_max_per_img", "max_per_img")
-        _check_fraction(self, "rpn_nms_iou", "score_threshold", "nms_iou")
-        _check_number(self, "rpn_min_bbox_size")
+        _check_fields(self, positive_int, "rpn_nms_pre", "rpn_max_per_img", "max_per_img")
+        _check_fields(self, fraction, "rpn_nms_iou", "score_threshold", "nms_iou")
+        _check_fields(self, finite_number, "rpn_min_bbox_size")
 
 
 @dataclass(frozen=True)
@@ -186,9 +163,9 @@ class YOLOv3Spec(_MMDetOptions):
 
     def __post_init__(self) -> None:
         _check_image_recipe(self)
-        _check_count(self, "nms_pre", "max_per_img")
-        _check_fraction(self, "conf_threshold", "score_threshold", "nms_iou")
-        _check_number(self, "min_bbox_size")
+        _check_fields(self, positive_int, "nms_pre", "max_per_img")
+        _check_fields(self, fraction, "conf_threshold", "score_threshold", "nms_iou")
+        _check_fields(self, finite_number, "min_bbox_size")
 
 
 #: ``architecture`` value of a zoo entry -> the dataclass its keys map onto.

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.boxes import iou_matrix, xywh_to_xyxy
-from tracker.io.output import TrackWriter
+from tracker.io.posetrack18 import TrackWriter
 from tracker.pose.zoo import keypoint_sets
 from tracker.types import Detections, Frame, Poses
 

@@ -1,4 +1,4 @@
-"""Pure box geometry: format conversion and box -> (center, scale) for top-down crops.
+"""Pure box geometry: format conversion, box -> (center, scale) for top-down crops, IoU.
 
 Shapes: boxes are (N, 4); centers and scales are (N, 2) float32, in frame pixels.
 """
@@ -38,19 +38,21 @@ def valid_box_mask(boxes_xywh: np.ndarray) -> np.ndarray:
         return finite & (w >= 0) & (h >= 0) & ((w > 0) | (h > 0))
 
 
-def box_to_center_scale(boxes_xywh: np.ndarray, aspect_ratio: float,
+def mmpose_center_scale(boxes_xywh: np.ndarray, aspect_ratio: float,
                         padding: float = BOX_PADDING) -> tuple[np.ndarray, np.ndarray]:
-    """Person boxes -> crop centers and crop sizes, exactly as mmpose 0.x computes them.
+    """Person boxes -> crop centers and mmpose 0.x's crop scales (crop size / ``PIXEL_STD``).
 
     Args:
-        boxes_xywh: (N, 4) boxes (float64 recommended: mmpose works on Python floats).
+        boxes_xywh: (N, 4) boxes (float64 recommended: mmpose's inference API works on
+            Python floats; round them to float32 first to get the numbers of mmpose's
+            dataset pipeline, which holds boxes in float32).
         aspect_ratio: width / height of the network input (e.g. 192 / 256).
         padding: enlargement factor of the aspect-corrected box.
 
     Returns:
         centers: (N, 2) float32 box centers, frame pixels.
-        sizes: (N, 2) float32 crop width and height in frame pixels (mmpose's
-            ``scale * 200``; use ``sizes / PIXEL_STD`` to get mmpose's ``scale``).
+        scales: (N, 2) float32 crop width and height divided by ``PIXEL_STD`` (mmpose's
+            ``scale``, as written to its result files).
 
     The float order matters for bit-exact crops: the center is rounded to float32, the aspect
     fix runs in float64, and ``scale = float32(w, h) / 200 * padding`` runs in float32.
@@ -61,7 +63,23 @@ def box_to_center_scale(boxes_xywh: np.ndarray, aspect_ratio: float,
     w_fixed = np.where(w > aspect_ratio * h, w, np.where(w < aspect_ratio * h, h * aspect_ratio, w))
     h_fixed = np.where(w > aspect_ratio * h, w * 1.0 / aspect_ratio, h)
     scales = np.stack([w_fixed, h_fixed], axis=1).astype(np.float32) / np.float32(PIXEL_STD)
-    scales = scales * np.float32(padding)
+    return centers, scales * np.float32(padding)
+
+
+def box_to_center_scale(boxes_xywh: np.ndarray, aspect_ratio: float,
+                        padding: float = BOX_PADDING) -> tuple[np.ndarray, np.ndarray]:
+    """Person boxes -> crop centers and crop sizes, exactly as mmpose 0.x computes them.
+
+    Args:
+        boxes_xywh, aspect_ratio, padding: as ``mmpose_center_scale``.
+
+    Returns:
+        centers: (N, 2) float32 box centers, frame pixels.
+        sizes: (N, 2) float32 crop width and height in frame pixels: mmpose's
+            ``scale * 200`` in float32, the size its affine crop uses. (``sizes / PIXEL_STD``
+            is not always bit-equal to mmpose's ``scale``: use ``mmpose_center_scale``.)
+    """
+    centers, scales = mmpose_center_scale(boxes_xywh, aspect_ratio, padding)
     return centers, scales * np.float32(PIXEL_STD)
 
 
@@ -83,32 +101,3 @@ def iou_matrix(boxes_a_xyxy: np.ndarray, boxes_b_xyxy: np.ndarray) -> np.ndarray
     union = area_a[:, None] + area_b[None, :] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, inter / union, 0.0)
-
-
-def nms(boxes_xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression.
-
-    Args:
-        boxes_xyxy: (N, 4) boxes; non-finite rows are dropped.
-        scores: (N,) confidences; ties keep the earlier box.
-        iou_threshold: a box is suppressed by a kept box of higher score when their IoU is
-            strictly above this (1.0 keeps every box, 0.0 keeps only disjoint boxes).
-
-    Returns:
-        (M,) int64 indices of the kept boxes, highest score first.
-    """
-    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if len(scores) != len(boxes):
-        raise ValueError(f"scores must have shape ({len(boxes)},), got {scores.shape}")
-    candidates = np.flatnonzero(np.isfinite(boxes).all(axis=1) & np.isfinite(scores))
-    order = candidates[np.argsort(-scores[candidates], kind="stable")]
-    overlap = iou_matrix(boxes[order], boxes[order])
-    suppressed = np.zeros(len(order), bool)
-    keep = []
-    for i in range(len(order)):
-        if suppressed[i]:
-            continue
-        keep.append(order[i])
-        suppressed |= overlap[i] > iou_threshold
-    return np.asarray(keep, np.int64)

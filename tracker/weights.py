@@ -10,23 +10,57 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import re
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from tqdm import tqdm
 
+from tracker.errors import ConfigError, PoseTrackError
+
 CACHE_ENV = "POSETRACK_CACHE"
 CHUNK_BYTES = 1 << 20
 
 
-class WeightsUnavailableError(FileNotFoundError):
+class WeightsUnavailableError(PoseTrackError, FileNotFoundError):
     """The weights are not on disk and could not be downloaded."""
 
 
-class ChecksumError(ValueError):
+class ChecksumError(PoseTrackError, ValueError):
     """A file's sha256 differs from the model zoo's."""
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where a model's weights come from (the zoo's ``filename``, ``url`` and ``sha256``).
+
+    Args:
+        filename: the file name in the cache folder, or None when the zoo has none (the
+            user must then pass a checkpoint).
+        url: download address, or None when no public one exists.
+        sha256: full digest or its first 8+ hex digits (lowercase), checked on cached and
+            downloaded files; None: not checked.
+    """
+
+    filename: Optional[str]
+    url: Optional[str] = None
+    sha256: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        check_sha256(self.sha256)
+
+
+def check_sha256(sha256: Optional[str]) -> Optional[str]:
+    """``sha256`` if it is None or a digest / digest prefix: a string of 8 to 64 lowercase hex
+    digits (quoted in YAML, where an all-digit prefix would otherwise be read as a number)."""
+    if sha256 is not None and not (isinstance(sha256, str)
+                                   and re.fullmatch(r"[0-9a-f]{8,64}", sha256)):
+        raise ConfigError(f"sha256 must be 8 to 64 lowercase hex digits (a string), "
+                          f"got {sha256!r}")
+    return sha256
 
 
 def cache_dir() -> Path:
@@ -103,14 +137,12 @@ def download(url: str, target: Path, sha256: Optional[str] = None, progress: boo
     return target
 
 
-def resolve_weights(filename: Optional[str], url: Optional[str], sha256: Optional[str],
-                    checkpoint: Optional[str | Path] = None, progress: bool = True) -> Path:
+def resolve_weights(source: WeightsSource, checkpoint: Optional[str | Path] = None, *,
+                    progress: bool = True) -> Path:
     """The path of a model's weights, downloading them into the cache if needed.
 
     Args:
-        filename: the file name in the cache folder (zoo ``filename``).
-        url: download address, or None when the zoo has none.
-        sha256: full digest or prefix checked on cached and downloaded files.
+        source: the zoo's file name, download address and sha256 (see ``WeightsSource``).
         checkpoint: a local file that overrides the zoo (no checksum: it is the user's file).
         progress: show a tqdm progress bar while downloading.
 
@@ -125,14 +157,14 @@ def resolve_weights(filename: Optional[str], url: Optional[str], sha256: Optiona
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint file {path} does not exist")
         return path
-    if not filename:
+    if not source.filename:
         raise WeightsUnavailableError("this model has no zoo file name: pass a checkpoint path")
-    target = cache_dir() / filename
+    target = cache_dir() / source.filename
     if target.is_file():
-        verify_sha256(target, sha256)
+        verify_sha256(target, source.sha256)
         return target
-    if not url:
+    if not source.url:
         raise WeightsUnavailableError(
-            f"{filename} has no public download address. Put the file at {target} "
+            f"{source.filename} has no public download address. Put the file at {target} "
             f"(or set ${CACHE_ENV} to its folder), or pass its path as the checkpoint.")
-    return download(url, target, sha256=sha256, progress=progress)
+    return download(source.url, target, sha256=source.sha256, progress=progress)

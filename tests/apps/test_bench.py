@@ -111,7 +111,7 @@ def test_bad_input_is_exit_1_before_inference(tmp_path, capsys, no_inference, ma
                                                message):
     assert bench.main(make_args(tmp_path)) == 1
     error = capsys.readouterr().err
-    assert error.startswith("error: ") and error.count("\n") == 1
+    assert error.startswith("posetrack-bench: error: ") and error.count("\n") == 1
     assert re.search(message, error), error
 
 

@@ -129,15 +129,18 @@ def _file_name(tmp_path):
     return gt_dir, pred_dir
 
 
+ERROR = r"^posetrack-eval: error: "
+
+
 @pytest.mark.parametrize("make, message", [
-    (_bad_keypoints, r"^error: .*pred/s\.json: annotations\[1\]\.keypoints: expected 51 "),
-    (_nan_coordinate, r"^error: .*pred/s\.json: annotations\[0\]\.keypoints: non-finite"),
-    (_duplicate_ids, r"^error: .*pred/s\.json: annotations\[\]\.track_id: 7 appears 2 times"),
-    (_missing_file, r"^error: .*pred/s\.json: prediction file does not exist"),
-    (_malformed, r"^error: .*pred/s\.json: malformed JSON"),
-    (_track_id_range, r"^error: .*pred/s\.json: annotations\[1\]\.track_id: 10000 is out"),
-    (_frame_count, r"^error: .*pred/s\.json: images: 2 prediction frames, expected 3"),
-    (_file_name, r"^error: .*pred/s\.json: images\[2\]\.file_name: cannot parse"),
+    (_bad_keypoints, ERROR + r".*pred/s\.json: annotations\[1\]\.keypoints: expected 51 "),
+    (_nan_coordinate, ERROR + r".*pred/s\.json: annotations\[0\]\.keypoints: non-finite"),
+    (_duplicate_ids, ERROR + r".*pred/s\.json: annotations\[\]\.track_id: 7 appears 2 times"),
+    (_missing_file, ERROR + r".*pred/s\.json: prediction file does not exist"),
+    (_malformed, ERROR + r".*pred/s\.json: not valid JSON"),
+    (_track_id_range, ERROR + r".*pred/s\.json: annotations\[1\]\.track_id: 10000 is out"),
+    (_frame_count, ERROR + r".*pred/s\.json: images: 2 prediction frames, expected 3"),
+    (_file_name, ERROR + r".*pred/s\.json: images\[2\]\.file_name: cannot parse"),
 ])
 def test_bad_input_is_one_line_error_and_exit_1(tmp_path, capsys, make, message):
     gt_dir, pred_dir = make(tmp_path)

@@ -55,7 +55,8 @@ def test_bad_boxes_file(tmp_path, capsys, content, message):
     boxes.write_text(content)
     assert pose_image.main([_image(), *_model_args(), "--boxes", str(boxes)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and str(boxes) in err and message.split("\\")[0] in err
+    assert err.startswith("posetrack-pose: error: ") and str(boxes) in err
+    assert message.split("\\")[0] in err
 
 
 def test_existing_output_survives_a_failure(tmp_path):

@@ -121,14 +121,15 @@ def test_bad_detections_file_keeps_an_existing_output(tmp_path, capsys):
     out.write_text("earlier results")
     detections = tmp_path / "dets.json"
     detections.write_text(json.dumps([{"image_id": 0, "bbox": [float("nan"), 0, 10, 10],
-                                       "score": 0.9, "category_id": 1}]).replace("NaN", "NaN"))
+                                       "score": 0.9, "category_id": 1}]))
+    assert '"bbox": [NaN, 0, 10, 10]' in detections.read_text()     # a NaN box, not a null
     args = [_video(), "--out", str(out), "--quiet", "--detector", "detections",
             "--detector-checkpoint", str(detections), "--pose-model", "pp_tinypose_256x192",
             "--pose-checkpoint", str(shared_path(*POSE))]
-    _fails(args, capsys, "dets.json")
+    _fails(args, capsys, "dets.json: entry 0: 'bbox' has a non-finite value: [nan, 0, 10, 10]")
     detections.write_text(json.dumps([{"file_name": "elsewhere/000000.jpg",
                                        "bbox": [0, 0, 10, 10], "score": 0.9}]))
-    _fails(args, capsys, "dets.json")
+    _fails(args, capsys, "dets.json: entry 0: missing field 'image_id'")
     assert out.read_text() == "earlier results"
 
 

@@ -57,3 +57,26 @@ def test_bad_dataset_layouts(tmp_path, capsys):
     assert "000000.jpg: frame 0 of 003418_mpii_test.json is missing" in err
     assert val.main([str(root), "--out", str(tmp_path / "p"), "--sequences", "nope", *_pose()]) == 1
     assert "no annotation file for sequence(s) ['nope']" in capsys.readouterr().err
+
+
+def test_each_sequence_gets_its_detector_section_from_the_config(tmp_path):
+    from types import SimpleNamespace
+
+    from apps.config import load_run_config
+    sequence = SimpleNamespace(name="012834_mpii_test",
+                               annotation_file=tmp_path / "012834_mpii_test.json")
+    config_file = tmp_path / "mine.yaml"
+    config_file.write_text("detector: {name: posetrack-gt, padding: 1.2}\n")
+    args = val.parse_args([str(tmp_path), "--out", "pred", "--config", str(config_file)])
+    config = load_run_config(args.config, val._overrides(args, sequence))
+    assert config["detector"] == {"name": "posetrack-gt", "padding": 1.2,
+                                  "checkpoint": str(sequence.annotation_file)}
+    assert config["output"]["min_keypoint_score"] == 0.0
+    args = val.parse_args([str(tmp_path), "--out", "pred", "--detector", "detections",
+                           "--detector-checkpoint", "dets.json", "--detections-images", "v.json"])
+    assert load_run_config(None, val._overrides(args, sequence))["detector"] == {
+        "name": "detections", "checkpoint": "dets.json", "sequence": "012834_mpii_test",
+        "images": "v.json"}
+    args = val.parse_args([str(tmp_path), "--out", "pred", "--detector", "rtmdet-nano"])
+    assert load_run_config(None, val._overrides(args, sequence))["detector"]["name"] == \
+        "rtmdet-nano"

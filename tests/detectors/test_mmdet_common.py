@@ -10,13 +10,14 @@ import torch
 import detectors
 from detectors import CascadeRCNN, YOLOv3, detector_zoo, load_detector
 from detectors.mmdet_checkpoint import infer_mmdet_architecture, read_mmdet_state_dict
-from detectors.mmdet_common import (DELTA_WH_CLIP, ImageMeta, batched_nms, decode_deltas,
-                                    normalize_and_pad, rescaled_size, to_frame_pixels)
+from detectors.mmdet_common import (DELTA_WH_CLIP, ImageMeta, InputSizeCache, batched_nms,
+                                    decode_deltas, grid_anchors, normalize_and_pad,
+                                    rescaled_size, to_frame_pixels)
 from detectors.zoo import CascadeRCNNSpec, YOLOv3Spec
 from tracker.checkpoint import CheckpointError
-from tracker.weights import WeightsUnavailableError
-from tracker.errors import ConfigError
 from tracker.checks import construct_config
+from tracker.errors import ConfigError
+from tracker.weights import WeightsUnavailableError
 
 HAS_MMDET = importlib.util.find_spec("mmdet") is not None
 
@@ -215,6 +216,8 @@ def test_zoo_entries_point_at_mmdets_files(name):
     assert spec.filename.endswith(f"-{sha}.pth") and spec.filename.startswith(name)
     assert spec.url == ("https://download.openmmlab.com/mmdetection/v2.0/"
                         f"{'cascade_rcnn' if 'cascade' in name else 'yolo'}/{name}/{spec.filename}")
+    assert (spec.weights.filename, spec.weights.url, spec.weights.sha256) == (
+        spec.filename, spec.url, sha)
 
 
 def test_zoo_entries_map_one_to_one_onto_dataclasses():
@@ -238,13 +241,18 @@ def test_every_mmdet_zoo_entry_has_its_class():
     classes = {"cascade_rcnn_x101_64x4d_fpn": CascadeRCNN, "yolov3_d53": YOLOv3}
     entries = {name: classes[spec.architecture] for name, spec in detector_zoo().items()
                if hasattr(spec, "architecture")}
-    assert entries == detectors.MMDET_ZOO
+    mmdet_entries = {name: entry.detector_class for name, entry in detectors.DETECTORS.items()
+                     if entry.detector_class in (CascadeRCNN, YOLOv3) and "_" in name}
+    assert entries == mmdet_entries
 
 
-@pytest.mark.parametrize("alias,name", list(detectors.MMDET_ALIASES.items()))
+@pytest.mark.parametrize("alias,name", [
+    ("cascade-rcnn-x101", "cascade_rcnn_x101_64x4d_fpn_20e_coco"),
+    ("yolov3-d53-608", "yolov3_d53_mstrain-608_273e_coco"),
+    ("yolov3-d53-416", "yolov3_d53_mstrain-416_273e_coco"),
+    ("yolov3-d53-320", "yolov3_d53_320_273e_coco")])
 def test_aliases_and_zoo_names_are_registered(alias, name):
-    assert detectors.DETECTOR_CLASSES[alias] is detectors.DETECTOR_CLASSES[name]
-    assert alias in detectors.DETECTORS and name in detectors.DETECTORS
+    assert detectors.DETECTORS[alias] is detectors.DETECTORS[name]
 
 
 def test_zoo_detector_without_weights_names_url_and_path(tmp_path, monkeypatch):
@@ -307,3 +315,30 @@ def test_mmdet_adapter_without_mmdet_says_what_to_install():
 def test_mmdet_adapter_with_mmdet(tmp_path):
     with pytest.raises(FileNotFoundError, match="mmdet config"):
         load_detector(f"mmdet:{tmp_path / 'missing.py'}:model.pth")
+
+
+def test_grid_anchors_shift_the_base_anchors_row_by_row():
+    base = torch.tensor([[-1.0, -2.0, 1.0, 2.0], [0.0, 0.0, 4.0, 4.0]])
+    anchors = grid_anchors(base, height=2, width=3, stride=8, device=torch.device("cpu"))
+    assert anchors.shape == (2 * 3 * 2, 4) and anchors.dtype == torch.float32
+    cells = [(x * 8.0, y * 8.0) for y in range(2) for x in range(3)]      # (y, x) order
+    expected = [[bx1 + sx, by1 + sy, bx2 + sx, by2 + sy]
+                for sx, sy in cells for bx1, by1, bx2, by2 in base.tolist()]
+    assert anchors.tolist() == expected
+
+
+def test_input_size_cache_builds_once_per_size_and_drops_the_oldest():
+    built = []
+    cache = InputSizeCache(max_sizes=2)
+
+    def get(h, w):
+        maps = [torch.zeros(1, 1, h, w), torch.zeros(1, 1, h // 2, w // 2)]
+        return cache.get(maps, lambda: built.append((h, w)) or (h, w))
+
+    assert get(4, 4) == (4, 4) and get(4, 4) == (4, 4) and built == [(4, 4)]
+    get(8, 4)
+    get(8, 8)                                  # a third size: (4, 4) is dropped
+    get(8, 4)
+    get(4, 4)
+    assert built == [(4, 4), (8, 4), (8, 8), (4, 4)]
+

@@ -7,6 +7,7 @@ import pytest
 from detectors.files import DetectionsFileError
 from detectors.posetrack_gt import PoseTrackGroundTruthBoxes
 from tests.shared_data import shared_path
+from tracker.errors import FileFormatError
 from tracker.types import Frame
 
 VAL = ("data", "mmpose-testdata", "posetrack18", "annotations", "val")
@@ -106,11 +107,11 @@ def test_bad_annotations(tmp_path, annotations, match):
 def test_bad_files_and_frames(tmp_path):
     listing = tmp_path / "list.json"
     listing.write_text("[]")
-    with pytest.raises(DetectionsFileError, match=r"list\.json: expected a PoseTrack18 mapping"):
+    with pytest.raises(FileFormatError, match=r"list\.json: expected a PoseTrack18 mapping"):
         PoseTrackGroundTruthBoxes(listing)
     broken = tmp_path / "broken.json"
     broken.write_text('{"images": [')
-    with pytest.raises(DetectionsFileError, match=r"broken\.json is not valid JSON"):
+    with pytest.raises(FileFormatError, match=r"broken\.json: not valid JSON"):
         PoseTrackGroundTruthBoxes(broken)
     gt = PoseTrackGroundTruthBoxes(_write(tmp_path, [_annotation()]))
     with pytest.raises(DetectionsFileError, match=r"frame '000002.jpg' is none of the file's 2"):

@@ -6,6 +6,7 @@ import pytest
 
 from detectors.precomputed import CocoDetectionsFile, DetectionsFileError
 from tests.shared_data import shared_path
+from tracker.errors import FileFormatError
 from tracker.types import Frame
 
 POSETRACK = ("data", "mmpose-testdata", "posetrack18", "annotations")
@@ -114,7 +115,6 @@ GOOD = {"image_id": 0, "bbox": [0, 0, 1, 1], "score": 0.5}
 
 
 @pytest.mark.parametrize("content,match", [
-    ("{not json", r"dets\.json is not valid JSON"),
     ("5", r"dets\.json: expected a list of detection results .* got int"),
     ('{"results": []}', r"expected a list of detection results .* got dict"),
     ([GOOD, 3], r"dets\.json: entry 1: expected a mapping"),
@@ -135,6 +135,12 @@ GOOD = {"image_id": 0, "bbox": [0, 0, 1, 1], "score": 0.5}
 def test_bad_frame_index_files(tmp_path, content, match):
     with pytest.raises(DetectionsFileError, match=match):
         CocoDetectionsFile(_write(tmp_path, content), key="frame_index", num_frames=5)
+
+
+def test_invalid_json_names_the_file(tmp_path):
+    with pytest.raises(FileFormatError, match=r"dets\.json: not valid JSON"):
+        CocoDetectionsFile(_write(tmp_path, "{not json"), key="frame_index", num_frames=5)
+    assert issubclass(DetectionsFileError, FileFormatError)
 
 
 def test_bad_file_name_files(tmp_path):

@@ -8,9 +8,9 @@ from detectors import (CocoDetectionsFile, PoseTrackGroundTruthBoxes, RTMDetONNX
                        load_detector)
 from detectors.zoo import DetectorSpec
 from tests.shared_data import shared_path
-from tracker.weights import ChecksumError, WeightsUnavailableError, sha256_of
-from tracker.errors import ConfigError
 from tracker.checks import construct_config
+from tracker.errors import ConfigError
+from tracker.weights import ChecksumError, WeightsSource, WeightsUnavailableError, sha256_of
 
 RTMDET = ("models", "rtmdet-nano-person", "end2end.onnx")
 
@@ -26,6 +26,7 @@ def test_zoo_entry_matches_the_real_file():
     assert spec.input_size == 320 and spec.url is None
     assert spec.mean == (103.53, 116.28, 123.675) and spec.std == (57.375, 57.12, 58.395)
     assert sha256_of(shared_path(*RTMDET)) == spec.sha256
+    assert spec.weights == WeightsSource("rtmdet_nano_person.onnx", None, spec.sha256)
 
 
 def test_unknown_name_lists_the_valid_ones():
@@ -84,7 +85,7 @@ def test_file_detectors_need_a_checkpoint(name):
     ({"filename": "a.onnx", "sha256": None, "input_size": -1, "mean": [1, 2, 3],
       "std": [1, 2, 3]}, "input_size must be a positive integer"),
     ({"filename": "a.onnx", "sha256": None, "input_size": 320, "mean": [1, 2],
-      "std": [1, 2, 3]}, "mean must have 3 values"),
+      "std": [1, 2, 3]}, r"mean must be 3 finite numbers \(B, G, R\)"),
 ])
 def test_malformed_zoo_entries(entry, match):
     with pytest.raises(ConfigError, match=match):

@@ -6,7 +6,9 @@ import threading
 import pytest
 
 from tracker import weights
-from tracker.weights import ChecksumError, WeightsUnavailableError, download, resolve_weights
+from tracker.errors import ConfigError
+from tracker.weights import (ChecksumError, WeightsSource, WeightsUnavailableError, download,
+                             resolve_weights)
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
@@ -60,15 +62,16 @@ def cache(tmp_path, monkeypatch):
 
 def test_download_verifies_and_renames(server, cache):
     _, url = server
-    path = resolve_weights("model.pth", f"{url}/model.pth", DIGEST[:8], progress=False)
+    source = WeightsSource("model.pth", f"{url}/model.pth", DIGEST[:8])
+    path = resolve_weights(source, progress=False)
     assert path == cache / "model.pth" and path.read_bytes() == PAYLOAD
     assert not (cache / "model.pth.part").exists()
 
 
 def test_cached_file_is_not_downloaded_again(server, cache):
     handler, url = server
-    resolve_weights("model.pth", f"{url}/model.pth", DIGEST, progress=False)
-    resolve_weights("model.pth", f"{url}/model.pth", DIGEST, progress=False)
+    resolve_weights(WeightsSource("model.pth", f"{url}/model.pth", DIGEST), progress=False)
+    resolve_weights(WeightsSource("model.pth", f"{url}/model.pth", DIGEST), progress=False)
     assert len(handler.requests) == 1
 
 
@@ -112,7 +115,8 @@ def test_interrupted_download_keeps_part_and_resumes(server, cache):
 def test_checksum_mismatch_deletes_download(server, cache):
     _, url = server
     with pytest.raises(ChecksumError, match="expected one starting with deadbeef"):
-        resolve_weights("model.pth", f"{url}/model.pth", "deadbeef", progress=False)
+        resolve_weights(WeightsSource("model.pth", f"{url}/model.pth", "deadbeef"),
+                        progress=False)
     assert not (cache / "model.pth").exists() and not (cache / "model.pth.part").exists()
 
 
@@ -120,25 +124,26 @@ def test_corrupt_cached_file_is_reported(cache):
     cache.mkdir(parents=True)
     (cache / "model.pth").write_bytes(b"not it")
     with pytest.raises(ChecksumError, match="delete it and download it again"):
-        resolve_weights("model.pth", "http://127.0.0.1:9/model.pth", DIGEST, progress=False)
+        resolve_weights(WeightsSource("model.pth", "http://127.0.0.1:9/model.pth", DIGEST),
+                        progress=False)
 
 
 def test_offline_error_names_url_and_target(cache):
     url = "http://127.0.0.1:9/res50.pth"  # port 9 (discard) refuses connections
     with pytest.raises(WeightsUnavailableError) as info:
-        resolve_weights("res50.pth", url, None, progress=False)
+        resolve_weights(WeightsSource("res50.pth", url), progress=False)
     assert url in str(info.value) and str(cache / "res50.pth") in str(info.value)
 
 
 def test_http_error_is_reported(server, cache):
     _, url = server
     with pytest.raises(WeightsUnavailableError, match="HTTP 404"):
-        resolve_weights("other.pth", f"{url}/other.pth", None, progress=False)
+        resolve_weights(WeightsSource("other.pth", f"{url}/other.pth"), progress=False)
 
 
 def test_model_without_url_says_where_to_put_file(cache):
     with pytest.raises(WeightsUnavailableError, match="no public download address") as info:
-        resolve_weights("pp.onnx", None, None)
+        resolve_weights(WeightsSource("pp.onnx"))
     assert str(cache / "pp.onnx") in str(info.value)
 
 
@@ -146,3 +151,16 @@ def test_cache_dir_defaults_to_xdg(monkeypatch, tmp_path):
     monkeypatch.delenv("POSETRACK_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert weights.cache_dir() == tmp_path / "xdg" / "posetrack" / "checkpoints"
+
+
+@pytest.mark.parametrize("sha256", ["ABCDEF12", "abc", "0123456789abcdefg", 12345678])
+def test_weights_source_rejects_a_malformed_sha256(sha256):
+    with pytest.raises(ConfigError, match="sha256 must be 8 to 64 lowercase hex digits"):
+        WeightsSource("model.pth", None, sha256)
+
+
+def test_weights_source_fields():
+    source = WeightsSource(filename="m.pth", url="https://x.org/m.pth", sha256=DIGEST[:8])
+    assert (source.filename, source.url, source.sha256) == ("m.pth", "https://x.org/m.pth",
+                                                            DIGEST[:8])
+    assert WeightsSource("m.pth") == WeightsSource("m.pth", None, None)

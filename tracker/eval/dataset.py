@@ -10,17 +10,18 @@ Prediction files get the ground truth's ``images`` in the same order with the sa
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import cv2
 
+from tracker.errors import FileFormatError
+from tracker.io.posetrack18 import read_posetrack18
 from tracker.types import Frame
 
 
-class DatasetError(ValueError):
+class DatasetError(FileFormatError):
     """The dataset folder is not in the PoseTrack18 layout (names the path)."""
 
 
@@ -59,20 +60,8 @@ def find_sequences(root: str | Path, split: str = "val",
 
 
 def _read_sequence(path: Path) -> Sequence:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DatasetError(f"{path}: not a readable JSON file: {e}") from e
-    images = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(images, list) or not images:
-        raise DatasetError(f"{path}: expected a non-empty 'images' list")
-    names = []
-    for index, image in enumerate(images):
-        name = image.get("file_name") if isinstance(image, dict) else None
-        if not isinstance(name, str) or not name:
-            raise DatasetError(f"{path}: images[{index}] has no 'file_name' string")
-        names.append(name)
-    return Sequence(name=path.stem, annotation_file=path, image_files=tuple(names))
+    video = read_posetrack18(path, "annotation file")
+    return Sequence(name=path.stem, annotation_file=path, image_files=tuple(video.file_names))
 
 
 def sequence_frames(root: str | Path, sequence: Sequence, fps: float = 30.0) -> Iterator[Frame]:

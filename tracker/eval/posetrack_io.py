@@ -13,10 +13,15 @@ Reproduces `leonid-pishchulin/poseval@4258a15` (`eval_helpers.load_data_dir`, `c
   with ignore regions, every GT and predicted point strictly inside a region polygon is
   removed, and people left without points are removed (§4.2).
 
+Files are read by ``tracker.io.posetrack18.read_posetrack18``, whose ``FileFormatError``
+names the file and the field for malformed JSON, a file that is no PoseTrack18 mapping, a
+missing or malformed ``images``/``annotations`` list, image ids that are missing, not int/str
+or duplicated, and PoseTrack17 ``annolist`` files (convert them to PoseTrack18 first).
 Where poseval crashes, asserts or silently drops data, this module raises
-:class:`PoseTrackEvalError` with the file, the field and what was expected:
+:class:`PoseTrackEvalError` (a ``FileFormatError`` too) with the file, the field and what was
+expected:
 
-* a missing prediction file, a frame-count mismatch, malformed JSON or a missing field;
+* a missing prediction file, a frame-count mismatch or a missing field;
 * a file whose images belong to several videos (poseval silently keeps the first video);
 * keypoints of the wrong length or not numbers, ``scores`` whose length differs from the
   keypoint names (poseval accepts longer lists), duplicated joint names in ``categories``;
@@ -26,13 +31,11 @@ Where poseval crashes, asserts or silently drops data, this module raises
   point is present but never matches and is never inside an ignore region);
 * a GT person without ``bbox_head`` (absent, ``null`` or ``[]``) in an evaluated frame that
   has predictions (poseval: KeyError, or IndexError for ``[]`` already while loading);
-  elsewhere it is allowed. Prediction head boxes are never read;
-* PoseTrack17 ``annolist`` files are not supported (convert them to PoseTrack18 first).
+  elsewhere it is allowed. Prediction head boxes are never read.
 """
 from __future__ import annotations
 
 import glob
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +45,7 @@ import shapely
 
 from tracker.eval.posetrack_types import (MAX_TRACK_ID, MIN_SCORE, NUM_JOINTS, POSEVAL_JOINTS,
                                           FramePair, PoseSet, PoseTrackEvalError, SequencePair)
+from tracker.io.posetrack18 import PoseTrack18File, read_posetrack18
 
 SEQUENCE_TYPES = ("mpii", "bonn", "mpiinew")   # `posetrack18_id2fname.seqtype2idx`
 MAX_FRAME_NUMBER = 10000
@@ -81,9 +85,9 @@ def load_sequence_pair(gt_file: Path, pred_file: Path, *,
     if not pred_file.is_file():
         raise PoseTrackEvalError(f"{pred_file}: prediction file does not exist (needed for "
                                  f"ground truth {gt_file.name})")
-    gt = parse_video(_read_json(gt_file), path=gt_file, is_gt=True,
+    gt = parse_video(read_posetrack18(gt_file, "ground-truth file"), is_gt=True,
                      allow_nonfinite=allow_nonfinite)
-    pred = parse_video(_read_json(pred_file), path=pred_file, is_gt=False,
+    pred = parse_video(read_posetrack18(pred_file, "prediction file"), is_gt=False,
                        allow_nonfinite=allow_nonfinite)
     if len(pred.people) != len(gt.people):
         raise PoseTrackEvalError(f"{pred_file}: images: {len(pred.people)} prediction frames, "
@@ -129,40 +133,17 @@ def _polygons(regions: list, path: Path, index: int) -> list:
     return polygons
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise PoseTrackEvalError(f"{path}: malformed JSON ({e})") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise PoseTrackEvalError(f"{path}: cannot read ({e})") from e
-    if not isinstance(data, dict):
-        raise PoseTrackEvalError(f"{path}: top level must be a JSON object, got "
-                                 f"{type(data).__name__}")
-    if "annolist" in data:
-        raise PoseTrackEvalError(f"{path}: annolist: PoseTrack17 files are not supported, "
-                                 "expected PoseTrack18 'images'/'annotations'/'categories'")
-    return data
-
-
-def parse_video(data: dict, *, path: Path, is_gt: bool, allow_nonfinite: bool) -> _Video:
-    """PoseTrack18 JSON -> per-image people (in ``images`` order) and GT ignore regions."""
-    columns = _joint_columns(data, path)
-    images = _field(data, "images", list, path)
-    annotations = _field(data, "annotations", list, path)
-    ids, seen, file_names, regions, video_ids = [], set(), [], [], {}
-    for i, image in enumerate(images):
+def parse_video(video: PoseTrack18File, *, is_gt: bool, allow_nonfinite: bool) -> _Video:
+    """A read PoseTrack18 file -> per-image people (in ``images`` order) and GT ignore
+    regions."""
+    path, annotations = video.path, video.annotations
+    columns = _joint_columns(video.categories, path)
+    ids, file_names, regions, video_ids = [], [], [], {}
+    for i, image in enumerate(video.images):
         where = f"images[{i}]"
-        if not isinstance(image, dict):
-            raise PoseTrackEvalError(f"{path}: {where}: expected an object")
-        image_id = _field(image, "id", (int, str), path, where)
-        file_name = _field(image, "file_name", str, path, where)
+        file_name = image["file_name"]
         video_ids.setdefault(_video_id(file_name, path, where), file_name)
-        if image_id in seen:
-            raise PoseTrackEvalError(f"{path}: {where}.id: duplicate image id {image_id!r}")
-        seen.add(image_id)
-        ids.append(image_id)
+        ids.append(image["id"])
         file_names.append(file_name)
         regions.append(_ignore_regions(image, path, where) if is_gt else [])
     if len(video_ids) > 1:
@@ -198,9 +179,10 @@ def _field(obj: dict, key: str, types, path: Path, where: str = ""):
     return value
 
 
-def _joint_columns(data: dict, path: Path) -> tuple[np.ndarray, int]:
+def _joint_columns(categories: list | None, path: Path) -> tuple[np.ndarray, int]:
     """(column of each poseval joint in the file's keypoint list (15,), number of names)."""
-    categories = _field(data, "categories", list, path)
+    if categories is None:
+        raise PoseTrackEvalError(f"{path}: categories: missing")
     if len(categories) != 1 or not isinstance(categories[0], dict) \
             or categories[0].get("name") != "person":
         raise PoseTrackEvalError(f"{path}: categories: expected exactly one category named "

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tracker.errors import FileFormatError
+
 POSEVAL_JOINTS = (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
@@ -21,7 +23,7 @@ MAX_TRACK_ID = 10000        # track ids must be < this (`eval_helpers.MAX_TRACK_
 HEAD_SIZE_FACTOR = 0.6      # PCKh reference = 0.6 x head-box diagonal (`getHeadSize`)
 
 
-class PoseTrackEvalError(ValueError):
+class PoseTrackEvalError(FileFormatError):
     """Bad evaluator input; the message names the file, the field and what was expected."""
 
 

@@ -8,11 +8,11 @@
 * MPII (a JSON list with ``center``/``scale``) and MPII-TRB (COCO-style, ``center``/``scale``
   per annotation): the crop comes from the annotation's center and scale, not from a box.
 
-Every reader raises ``ValueError`` naming the file and the field on malformed input.
+Every reader raises ``ValueError`` naming the file and the field on malformed input; JSON is
+read by ``tracker.files.read_json`` (``MissingFileError``, ``FileFormatError``).
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Optional
 import numpy as np
 
 from tracker.boxes import PIXEL_STD
+from tracker.files import read_json
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,6 @@ class CocoGroundTruth:
     categories: list
     name_to_id: dict
     id_to_image: dict
-
-
-def read_json(path: str | os.PathLike, what: str):
-    """Parsed JSON; a missing or malformed file is an error naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} {path} does not exist")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
 
 
 def load_coco_ground_truth(path: str | os.PathLike) -> CocoGroundTruth:

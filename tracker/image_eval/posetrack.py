@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Optional
 
 from tracker.image_eval.coco_style import select_persons
-from tracker.image_eval.datasets import load_coco_ground_truth, read_json
+from tracker.image_eval.datasets import load_coco_ground_truth
 from tracker.image_eval.persons import PredictionSet
 from tracker.image_eval.settings import EvalSettings
 from tracker.eval import evaluate
-from tracker.io.output import POSETRACK18_NAMES
 from tracker.files import write_json_atomically
+from tracker.io.posetrack18 import read_posetrack18
+from tracker.pose.zoo import keypoint_sets
 
 #: mmpose's metric names <- ``PoseTrackResults.ap`` keys.
 AP_NAMES = {"Head AP": "head", "Shou AP": "shoulder", "Elb AP": "elbow", "Wri AP": "wrist",
@@ -39,17 +40,13 @@ def write_prediction_folder(gt_dir: Path, pred_dir: Path, by_image: dict) -> Non
         by_image: image id -> list of ``(keypoints (K, 3) float32, score)`` in keep order.
     """
     categories = [{"supercategory": "person", "id": 1, "name": "person",
-                   "keypoints": list(POSETRACK18_NAMES), "skeleton": []}]
+                   "keypoints": list(keypoint_sets()["posetrack18"].names), "skeleton": []}]
     for name in sorted(os.listdir(gt_dir)):
         if not name.endswith(".json"):
             continue
-        gt = read_json(gt_dir / name, "PoseTrack18 ground-truth file")
-        if not isinstance(gt, dict) or not isinstance(gt.get("images"), list):
-            raise ValueError(f"{gt_dir / name}: images: missing or not a list")
+        gt = read_posetrack18(gt_dir / name, "PoseTrack18 ground-truth file")
         images, annotations = [], []
-        for k, image in enumerate(gt["images"]):
-            if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
-                raise ValueError(f"{gt_dir / name}: images[{k}]: expected id and file_name")
+        for image in gt.images:
             images.append({"id": image["id"], "file_name": image["file_name"]})
             for track_id, (keypoints, score) in enumerate(by_image.get(image["id"], [])):
                 annotations.append({"image_id": image["id"],

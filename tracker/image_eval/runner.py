@@ -23,40 +23,22 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from tracker.boxes import BOX_PADDING, PIXEL_STD, valid_box_mask
+from tracker.boxes import BOX_PADDING, PIXEL_STD, mmpose_center_scale, valid_box_mask
+from tracker.image_eval.datasets import PersonBox
 from tracker.pose.crop import crop_persons
 from tracker.pose.estimator import TopDownPoseEstimator
 from tracker.pose.heatmap import decode, heatmap_to_image
-from tracker.image_eval.datasets import PersonBox
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_WORKERS = 2
-
-
-def mmpose_center_scale(boxes_xywh: np.ndarray, aspect_ratio: float,
-                        padding: float = BOX_PADDING) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 4) boxes -> the float32 centers and scales (crop size / 200) of mmpose's dataset
-    pipeline, (N, 2) each.
-
-    mmpose's datasets hold the box in float32 before ``bbox_xywh2cs``; from there the
-    operations are those of ``tracker.boxes.box_to_center_scale`` (which follows mmpose's
-    inference API on float64 boxes): aspect fix in float64, then float32 / 200 x padding.
-    So ``box_to_center_scale(float32(boxes))`` gives sizes equal to ``scales * 200``.
-    """
-    boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
-    x, y, w, h = boxes.astype(np.float32).astype(np.float64).T
-    centers = np.stack([x + w * 0.5, y + h * 0.5], axis=1).astype(np.float32)
-    w_fixed = np.where(w > aspect_ratio * h, w, np.where(w < aspect_ratio * h, h * aspect_ratio, w))
-    h_fixed = np.where(w > aspect_ratio * h, w * 1.0 / aspect_ratio, h)
-    scales = np.stack([w_fixed, h_fixed], axis=1).astype(np.float32) / np.float32(PIXEL_STD)
-    return centers, scales * np.float32(padding)
 
 
 def crop_geometry(boxes: Sequence[PersonBox], input_size_wh: tuple[int, int],
                   padding: float = BOX_PADDING) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centers (N, 2), scales (N, 2) float32 and a (N,) validity mask of the persons' crops.
 
-    A person with a box gets the box's aspect-fixed, padded crop; one with ``center`` and
+    A person with a box gets the box's aspect-fixed, padded crop, computed on the box
+    rounded to float32 as mmpose's dataset pipeline holds it; one with ``center`` and
     ``scale`` (MPII, MPII-TRB) gets those. A box that is not finite or has no area is invalid.
     """
     n = len(boxes)
@@ -66,7 +48,7 @@ def crop_geometry(boxes: Sequence[PersonBox], input_size_wh: tuple[int, int],
     if with_box:
         box_array = np.array([boxes[i].bbox_xywh for i in with_box], np.float64)
         ok = valid_box_mask(box_array)
-        c, s = mmpose_center_scale(np.where(ok[:, None], box_array, 1.0),
+        c, s = mmpose_center_scale(np.where(ok[:, None], box_array, 1.0).astype(np.float32),
                                    input_size_wh[0] / input_size_wh[1], padding)
         centers[with_box], scales[with_box], valid[with_box] = c, s, ok
     for i, box in enumerate(boxes):
@@ -118,7 +100,7 @@ def _keypoints_of(estimator: TopDownPoseEstimator, crops: np.ndarray, centers: n
                   sizes: np.ndarray, flip_test: bool) -> np.ndarray:
     """(n, h, w, 3) uint8 crops -> (n, K, 3) float32 x, y (frame pixels), score: one network
     batch, exactly the steps of ``TopDownPoseEstimator.predict``."""
-    heatmaps = estimator._run(estimator._normalise(crops), flip_test).cpu().numpy()
+    heatmaps = estimator.heatmaps_of_crops(crops, flip_test)
     coords, scores = decode(heatmaps)
     h, w = heatmaps.shape[2:]
     xy = heatmap_to_image(coords, centers, sizes, (w, h))

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.files import temporary_file_next_to
 from tracker.types import Poses
 
 __all__ = ["SKELETON_LINKS", "track_color", "skeleton_links", "draw_poses",
@@ -190,8 +191,9 @@ class VideoWriter:
         with VideoWriter("out.mp4", fps=25.0, frame_size_wh=(1280, 720)) as writer:
             writer.write(canvas)  # (720, 1280, 3) uint8 BGR
 
-    Frames go to ``.out.mp4.partial.mp4`` next to ``path`` (same suffix, so OpenCV picks the
-    container from it); ``close()`` finalises that file and renames it onto ``path``
+    Frames go to a hidden temporary file next to ``path``, ``.out.mp4.<random>.mp4``
+    (``tracker.files.temporary_file_next_to``: unique per process, same suffix so OpenCV picks
+    the container from it); ``close()`` finalises that file and renames it onto ``path``
     (``os.replace``), so a reader never sees a half-written file under ``path``.
 
     Leaving the ``with`` block by an exception (KeyboardInterrupt included) still finalises
@@ -225,9 +227,15 @@ class VideoWriter:
         self.fps = float(fps)
         self.frame_size_wh = (int(frame_size_wh[0]), int(frame_size_wh[1]))
         self.frames_written = 0
-        self.temp_path = self.path.with_name(f".{self.path.name}.partial{self.path.suffix}")
-        self._writer = cv2.VideoWriter(str(self.temp_path), cv2.VideoWriter_fourcc(*fourcc),
-                                       self.fps, self.frame_size_wh)
+        handle, temporary = temporary_file_next_to(self.path, suffix=self.path.suffix)
+        os.close(handle)   # OpenCV opens the file by name
+        self.temp_path = Path(temporary)
+        try:
+            self._writer = cv2.VideoWriter(str(self.temp_path), cv2.VideoWriter_fourcc(*fourcc),
+                                           self.fps, self.frame_size_wh)
+        except BaseException:
+            self._remove_temp()
+            raise
         if not self._writer.isOpened():
             self._writer.release()
             self._writer = None
@@ -269,10 +277,7 @@ class VideoWriter:
                           f"frames are kept in {self.temp_path}): {error}") from error
 
     def _remove_temp(self) -> None:
-        try:
-            self.temp_path.unlink()
-        except FileNotFoundError:
-            pass
+        self.temp_path.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoWriter":
         return self

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import cv2
 
+from tracker.errors import PoseTrackError
 from tracker.types import Frame
 
 __all__ = ["FrameSource", "FrameFolderSource", "VideoFileSource", "CameraSource",
@@ -38,7 +39,7 @@ STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 TEXT_CODECS = {b"ansi"}
 
 
-class SourceError(ValueError):
+class SourceError(PoseTrackError, ValueError):
     """A frame source cannot be opened or is not what it claims to be."""
 
 

@@ -5,8 +5,10 @@
     backends.py     torch or onnxruntime heatmap network behind one call
     crop.py         affine crops of the person boxes (bit-exact with mmpose 0.x)
     heatmap.py      MSRA heatmap codec: decode, encode, back-projection to the frame
-    estimator.py    TopDownPoseEstimator: frame + boxes -> Poses (flip test, batching)
-    zoo.py          model descriptions of configs/pose_models.yaml, keypoint sets
+    estimator.py    TopDownPoseEstimator: frame + boxes -> Poses (flip test, batching);
+                    heatmaps_of_crops: crops already cut -> heatmaps (batch runners)
+    zoo.py          model descriptions of configs/pose_models.yaml (weights: a
+                    tracker.weights.WeightsSource), keypoint sets
     load.py         load_pose_model: zoo name + weights -> a ready estimator
 """
 from tracker.pose.estimator import TopDownPoseEstimator

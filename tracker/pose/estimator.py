@@ -10,15 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import cv2
 import numpy as np
 import torch
 
 from tracker.boxes import BOX_PADDING, box_to_center_scale, valid_box_mask, xywh_to_xyxy
+from tracker.checks import channel_values
+from tracker.images import as_bgr_image
 from tracker.pose.crop import crop_persons
 from tracker.pose.heatmap import decode, fuse_flip, heatmap_to_image
-from tracker.types import Poses
 from tracker.pose.zoo import KeypointSet
+from tracker.types import Poses
 
 #: Crops per network call; bounds memory for crowded frames.
 DEFAULT_MAX_BATCH = 32
@@ -37,23 +38,6 @@ class HeatmapBatch:
     heatmaps: np.ndarray
     centers: np.ndarray
     sizes: np.ndarray
-
-
-def as_bgr_image(image: np.ndarray) -> np.ndarray:
-    """Validate a frame: uint8 (H, W, 3) BGR; grayscale is expanded and alpha dropped."""
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array (H, W, 3) uint8, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise ValueError(f"image must have dtype uint8, got {image.dtype}")
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"image must have shape (H, W, 3), (H, W, 4) or (H, W), got {image.shape}")
-    return np.ascontiguousarray(image)
 
 
 def as_boxes_xywh(boxes_xywh) -> np.ndarray:
@@ -98,26 +82,39 @@ class TopDownPoseEstimator:
         self.flip_test = flip_test
         self.box_padding = box_padding
         self.max_batch_size = max_batch_size
-        self._mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        channels = ", ".join(channel_order.upper())
+        self._mean = torch.tensor(channel_values("mean", mean, channels), dtype=torch.float32,
+                                  device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(channel_values("std", std, channels), dtype=torch.float32,
+                                 device=self.device).view(1, 3, 1, 1)
 
     @property
     def num_keypoints(self) -> int:
         return len(self.keypoint_set)
 
-    def _normalise(self, crops_bgr: np.ndarray) -> torch.Tensor:
+    def heatmaps_of_crops(self, crops_bgr: np.ndarray,
+                          flip_test: Optional[bool] = None) -> np.ndarray:
+        """Network heatmaps of crops already cut at the network input size, in one call.
+
+        Args:
+            crops_bgr: (N, h, w, 3) uint8 BGR crops, (w, h) = ``input_size_wh``
+                (``tracker.pose.crop.crop_persons``); N >= 1.
+            flip_test: also run the mirrored crops and fuse (default: constructor's).
+
+        Returns:
+            (N, K, h', w') float32 heatmaps on the CPU (flip-fused when the flip test ran).
+        """
+        flip_test = self.flip_test if flip_test is None else flip_test
         if self.channel_order == "rgb":
             crops_bgr = crops_bgr[..., ::-1]
         pixels = torch.from_numpy(np.ascontiguousarray(crops_bgr)).to(self.device)
         batch = pixels.permute(0, 3, 1, 2).to(torch.float32).div(255)
-        return batch.sub(self._mean).div(self._std)
-
-    def _run(self, batch: torch.Tensor, flip_test: bool) -> torch.Tensor:
+        batch = batch.sub(self._mean).div(self._std)
         heatmaps = self.network(batch)
         if flip_test:
             flipped = self.network(batch.flip(3))
             heatmaps = fuse_flip(heatmaps, flipped, list(self.keypoint_set.flip_pairs))
-        return heatmaps
+        return heatmaps.cpu().numpy()
 
     def heatmaps(self, image_bgr: np.ndarray, boxes_xywh,
                  flip_test: Optional[bool] = None) -> HeatmapBatch:
@@ -139,7 +136,7 @@ class TopDownPoseEstimator:
             stop = start + self.max_batch_size
             crops = crop_persons(image, centers[start:stop], sizes[start:stop],
                                  self.input_size_wh)
-            chunks.append(self._run(self._normalise(crops), flip_test).cpu().numpy())
+            chunks.append(self.heatmaps_of_crops(crops, flip_test))
         if chunks:
             heatmaps = np.concatenate(chunks)
         else:

@@ -10,8 +10,8 @@ from tracker.pose.backends import OnnxHeatmapNet, TorchHeatmapNet, resolve_devic
 from tracker.pose.checkpoint import load_into, read_state_dict
 from tracker.pose.estimator import DEFAULT_MAX_BATCH, TopDownPoseEstimator
 from tracker.pose.net import PoseResNet
-from tracker.weights import resolve_weights
 from tracker.pose.zoo import PoseModelSpec, get_pose_model_spec
+from tracker.weights import resolve_weights
 
 
 def build_network(spec: PoseModelSpec) -> PoseResNet:
@@ -44,7 +44,7 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
     """
     spec = get_pose_model_spec(name)
     torch_device = resolve_device(device)
-    path = resolve_weights(spec.filename, spec.url, spec.sha256, checkpoint, progress=progress)
+    path = resolve_weights(spec.weights, checkpoint, progress=progress)
     if spec.backend == "onnx":
         network = OnnxHeatmapNet(path, spec.onnx_input, spec.onnx_output, torch_device,
                                  threads=onnx_threads)

@@ -6,15 +6,15 @@ is a YAML file with the same keys as one zoo entry (``keypoint_set`` may then be
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from tracker.checks import construct_config
+from tracker.checks import channel_values, construct_config
 from tracker.errors import ConfigError
 from tracker.files import CONFIG_DIR, read_yaml
+from tracker.weights import WeightsSource, check_sha256
 
 BACKENDS = ("torch", "onnx")
 CHANNEL_ORDERS = ("rgb", "bgr")
@@ -72,28 +72,34 @@ class PoseModelSpec:
     onnx_output: Optional[str] = None
 
     def __post_init__(self) -> None:
-        where = f"model {self.name!r}"
+        try:
+            self._check_and_normalise()
+        except ConfigError as e:
+            raise ConfigError(f"model {self.name!r}: {e}") from None
+
+    def _check_and_normalise(self) -> None:
         if self.backend not in BACKENDS:
-            raise ConfigError(f"{where}: backend must be one of {BACKENDS}, got {self.backend!r}")
+            raise ConfigError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.backend == "torch" and self.depth is None:
-            raise ConfigError(f"{where}: 'depth' is required for the torch backend")
+            raise ConfigError("'depth' is required for the torch backend")
         if self.channel_order not in CHANNEL_ORDERS:
-            raise ConfigError(f"{where}: channel_order must be one of {CHANNEL_ORDERS}, "
+            raise ConfigError(f"channel_order must be one of {CHANNEL_ORDERS}, "
                               f"got {self.channel_order!r}")
         size = tuple(self.input_size_wh)
         if len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size):
-            raise ConfigError(f"{where}: input_size_wh must be two positive integers, got {size}")
+            raise ConfigError(f"input_size_wh must be two positive integers, got {size}")
         object.__setattr__(self, "input_size_wh", size)
+        channels = ", ".join(self.channel_order.upper())
         for key in ("mean", "std"):
-            values = tuple(float(v) for v in getattr(self, key))
-            if len(values) != 3:
-                raise ConfigError(f"{where}: {key} must have 3 values, got {len(values)}")
-            object.__setattr__(self, key, values)
-        if self.sha256 is not None and not re.fullmatch(r"[0-9a-f]{8,64}", str(self.sha256)):
-            raise ConfigError(f"{where}: sha256 must be 8 to 64 lowercase hex digits, "
-                              f"got {self.sha256!r}")
+            object.__setattr__(self, key, channel_values(key, getattr(self, key), channels))
         if self.filename is None and self.url:
             object.__setattr__(self, "filename", self.url.rsplit("/", 1)[-1])
+        check_sha256(self.sha256)
+
+    @property
+    def weights(self) -> WeightsSource:
+        """The file name in the cache folder, download address and sha256 of the weights."""
+        return WeightsSource(filename=self.filename, url=self.url, sha256=self.sha256)
 
     @property
     def num_keypoints(self) -> int:

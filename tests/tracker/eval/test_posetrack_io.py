@@ -9,6 +9,7 @@ from tests.shared_data import shared_path
 from tests.tracker.eval.cases import NAMES17, person, video, write_dirs
 from tracker.eval import PoseTrackEvalError, load_sequences
 from tracker.eval.posetrack_types import MIN_SCORE, POSEVAL_JOINTS
+from tracker.errors import FileFormatError
 
 A, B = (100, 100), (400, 100)
 NOSE = POSEVAL_JOINTS.index("nose")
@@ -159,15 +160,11 @@ ERROR_CASES = [
     ("two_videos", "gt",
      lambda d: d["images"][1].update(file_name="images/val/000002_mpii_test/000001.jpg"),
      r"gt/s\.json: images\[\]\.file_name: images of 2 videos \(000001, 000002\)"),
-    ("duplicate_image_id", "gt", lambda d: d["images"][1].update(id=1000),
-     r"images\[1\]\.id: duplicate image id 1000"),
     ("two_categories", "pred", lambda d: d["categories"].append(d["categories"][0]),
      r"pred/s\.json: categories: expected exactly one category named 'person'"),
     ("missing_joint_name", "pred",
      lambda d: d["categories"][0].update(keypoints=NAMES17[:-1] + ["tail"]),
      r"categories\[0\]\.keypoints: 'right_ankle' appears 0 times, expected once"),
-    ("missing_annotations", "pred", lambda d: d.pop("annotations"),
-     r"pred/s\.json: annotations: missing"),
     ("frame_count", "pred", lambda d: d["images"].pop(),
      r"pred/s\.json: images: 1 prediction frames, expected 2 as in .*gt/s\.json"),
     ("gt_without_head_box", "gt", _del_ann("bbox_head"),
@@ -180,17 +177,29 @@ ERROR_CASES = [
      r"gt/s\.json: images\[0\]\.ignore_regions_x/y\[0\]: not a polygon"),
     ("ignore_region_half", "gt", lambda d: d["images"][0].update(ignore_regions_x=[]),
      r"images\[0\]\.ignore_regions_y: missing"),
+    ("missing_categories", "pred", lambda d: d.pop("categories"),
+     r"pred/s\.json: categories: missing"),
+]
+# Structure checked by the PoseTrack18 reader (tracker.io.posetrack18): FileFormatError.
+STRUCTURE_CASES = [
+    ("duplicate_image_id", "gt", lambda d: d["images"][1].update(id=1000),
+     r"gt/s\.json: images\[1\]\.id: duplicate image id 1000"),
+    ("missing_annotations", "pred", lambda d: d.pop("annotations"),
+     r"pred/s\.json: annotations: missing"),
     ("posetrack17", "gt", lambda d: d.update(annolist=[]),
      r"gt/s\.json: annolist: PoseTrack17 files are not supported"),
 ]
 
 
-@pytest.mark.parametrize("which, mutate, message", [c[1:] for c in ERROR_CASES],
-                         ids=[c[0] for c in ERROR_CASES])
-def test_bad_input_names_file_and_field(tmp_path, which, mutate, message):
+@pytest.mark.parametrize(
+    "which, mutate, message, error",
+    [(*c[1:], PoseTrackEvalError) for c in ERROR_CASES]
+    + [(*c[1:], FileFormatError) for c in STRUCTURE_CASES],
+    ids=[c[0] for c in ERROR_CASES + STRUCTURE_CASES])
+def test_bad_input_names_file_and_field(tmp_path, which, mutate, message, error):
     gt, pred = copy.deepcopy(GOOD), copy.deepcopy(GOOD)
     mutate(gt if which == "gt" else pred)
-    with pytest.raises(PoseTrackEvalError, match=message):
+    with pytest.raises(error, match=message):
         _load(tmp_path, gt, pred)
 
 
@@ -200,7 +209,7 @@ def test_missing_prediction_file_and_malformed_json(tmp_path):
                                                  r"exist \(needed for ground truth t\.json\)"):
         load_sequences(gt_dir, pred_dir)
     (pred_dir / "t.json").write_text('{"images": [')
-    with pytest.raises(PoseTrackEvalError, match=r"pred/t\.json: malformed JSON"):
+    with pytest.raises(FileFormatError, match=r"pred/t\.json: not valid JSON"):
         load_sequences(gt_dir, pred_dir)
     (tmp_path / "empty").mkdir()
     with pytest.raises(PoseTrackEvalError, match=r"no \*\.json ground-truth files"):

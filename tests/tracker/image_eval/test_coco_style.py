@@ -9,12 +9,12 @@ import pytest
 from tests.shared_data import shared_path
 from tests.tracker.image_eval.cases import (COCO_MINI_ANN, annotation_file, benchmark_name,
                                             fixture_params, load_case, mmpose_testdata)
+from tracker.boxes import mmpose_center_scale
 from tracker.image_eval import BENCHMARKS, evaluate_predictions
 from tracker.image_eval.coco_eval import evaluate_keypoints
 from tracker.image_eval.coco_style import coco_results, select_persons
 from tracker.image_eval.datasets import ground_truth_persons, load_coco_ground_truth
 from tracker.image_eval.persons import parse_persons
-from tracker.image_eval.runner import mmpose_center_scale
 from tracker.image_eval.settings import EvalSettings
 from tracker.pose.zoo import keypoint_sets
 from tracker.errors import ConfigError
@@ -58,7 +58,7 @@ def _gt_as_predictions(truth, rng=None, noise=0.0):
             keypoints[:, :2] += rng.normal(0, noise * np.sqrt(box[2] * box[3]),
                                            (len(keypoints), 2))
         keypoints[:, 2] = 1.0 if rng is None else rng.uniform(0.05, 1, len(keypoints))
-        center, scale = mmpose_center_scale(np.array([box]), 192 / 256)
+        center, scale = mmpose_center_scale(np.float32([box]), 192 / 256)
         persons.append({"image_file": truth.id_to_image[image_id]["file_name"],
                         "bbox_id": bbox_id, "keypoints": np.float32(keypoints).tolist(),
                         "bbox_score": 1.0, "area": float(np.prod(scale * 200)),

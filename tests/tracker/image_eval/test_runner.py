@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from tests.tracker.image_eval.cases import mmpose_testdata
+from tracker.boxes import mmpose_center_scale
 from tracker.image_eval.datasets import PersonBox
 from tracker.image_eval.persons import parse_persons
-from tracker.image_eval.runner import crop_geometry, mmpose_center_scale, run_top_down
-from tracker.boxes import box_to_center_scale
+from tracker.image_eval.runner import crop_geometry, run_top_down
 from tracker.pose.estimator import TopDownPoseEstimator
 from tracker.pose.zoo import KeypointSet
 
@@ -80,14 +80,16 @@ def test_center_and_scale_persons_crop_scale_times_200():
     assert valid.all()
 
 
-def test_mmpose_center_scale_matches_box_to_center_scale_on_float32_boxes():
+def test_boxes_get_mmpose_center_and_scale_of_the_float32_box():
+    """mmpose's dataset pipeline holds the box in float32 before computing center and scale."""
     boxes = np.random.default_rng(0).uniform(1, 500, (200, 4))
-    for aspect in (0.75, 1.0, 0.8):
-        centers, scales = mmpose_center_scale(boxes, aspect)
-        expected_centers, sizes = box_to_center_scale(
-            boxes.astype(np.float32).astype(np.float64), aspect)
-        assert np.array_equal(centers, expected_centers)
-        assert np.array_equal(scales * np.float32(200), sizes)
+    persons = [PersonBox("a.jpg", i, tuple(box)) for i, box in enumerate(boxes)]
+    for size in ((48, 64), (64, 64), (80, 100)):
+        centers, scales, valid = crop_geometry(persons, size)
+        expected_centers, expected_scales = mmpose_center_scale(
+            boxes.astype(np.float32).astype(np.float64), size[0] / size[1])
+        assert np.array_equal(centers, expected_centers) and valid.all()
+        assert np.array_equal(scales, expected_scales)
 
 
 def test_unreadable_image_is_an_error(tmp_path):

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from tests.shared_data import shared_path
-from tracker.pose.backends import OnnxHeatmapNet, resolve_device
 from tracker.checkpoint import CheckpointError
+from tracker.pose.backends import OnnxHeatmapNet, resolve_device
 
 ONNX = ("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")
 

@@ -9,8 +9,8 @@ import torch
 
 from tests.shared_data import PARITY_DIR, shared_path
 from tracker.checkpoint import CheckpointError
-from tracker.pose.checkpoint import infer_architecture, read_state_dict
 from tracker.pose import load_pose_model
+from tracker.pose.checkpoint import infer_architecture, read_state_dict
 
 COCO = "res50_coco_256x192-ec54d7f3_20200709.pth"
 MPII = "res50_mpii_256x256-418ffc88_20200812.pth"

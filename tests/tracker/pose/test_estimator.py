@@ -116,3 +116,49 @@ def test_non_contiguous_image_view():
     flipped_view = np.zeros((120, 160, 3), np.uint8)[:, ::-1]
     poses = _estimator().predict(flipped_view, [[20, 30, 40, 40]])
     assert np.isfinite(poses.keypoints).all()
+
+
+class RecordingNet:
+    """Fake network that keeps its input and returns (N, 3, 2, 2) maps of the input means."""
+
+    def __init__(self):
+        self.inputs = []
+
+    def __call__(self, batch):
+        self.inputs.append(batch.clone())
+        means = batch.mean(dim=(2, 3))                     # (N, 3) per channel
+        return means[:, :, None, None].expand(-1, -1, 2, 2).contiguous()
+
+
+def test_heatmaps_of_crops_normalises_in_the_network_channel_order():
+    crops = np.zeros((2, 4, 4, 3), np.uint8)
+    crops[..., 0], crops[..., 1], crops[..., 2] = 255, 0, 51     # B, G, R
+    network = RecordingNet()
+    estimator = TopDownPoseEstimator(network=network, keypoint_set=KSET, input_size_wh=(4, 4),
+                                     mean=(0.2, 0.0, 1.0), std=(0.5, 1.0, 0.25))
+    heatmaps = estimator.heatmaps_of_crops(crops, flip_test=False)
+    assert isinstance(heatmaps, np.ndarray) and heatmaps.shape == (2, 3, 2, 2)
+    # RGB input: R = 51/255 = 0.2 -> 0, G = 0 -> 0, B = 1 -> 0
+    np.testing.assert_allclose(heatmaps, 0.0, atol=1e-6)
+    assert len(network.inputs) == 1
+
+
+def test_heatmaps_of_crops_flip_test_fuses_the_mirrored_crops():
+    network = RecordingNet()
+    estimator = TopDownPoseEstimator(network=network, keypoint_set=KSET, input_size_wh=(4, 4),
+                                     mean=(0.0,) * 3, std=(1.0,) * 3, flip_test=True)
+    crops = np.random.default_rng(0).integers(0, 256, (3, 4, 4, 3), dtype=np.uint8)
+    estimator.heatmaps_of_crops(crops)                           # the constructor's default
+    assert len(network.inputs) == 2
+    assert torch.equal(network.inputs[1], network.inputs[0].flip(3))
+
+
+@pytest.mark.parametrize("mean,std,message", [
+    ((0.5, 0.5), (1.0,) * 3, r"mean must be 3 finite numbers \(R, G, B\)"),
+    ((0.5,) * 3, (1.0, 0.0, 1.0), "std must not contain zeros"),
+    ((0.5,) * 3, (1.0, float("nan"), 1.0), "std must be 3 finite numbers"),
+])
+def test_bad_normalisation_is_a_clear_error(mean, std, message):
+    with pytest.raises(ValueError, match=message):
+        TopDownPoseEstimator(network=CenterNet(), keypoint_set=KSET, input_size_wh=(64, 64),
+                             mean=mean, std=std)

@@ -4,8 +4,9 @@ import re
 import pytest
 
 from tests.shared_data import shared_path
-from tracker.pose.zoo import get_pose_model_spec, keypoint_sets, pose_models
 from tracker.errors import ConfigError
+from tracker.pose.zoo import get_pose_model_spec, keypoint_sets, pose_models
+from tracker.weights import WeightsSource
 
 
 def test_every_seed_checkpoint_has_a_zoo_entry():
@@ -17,6 +18,8 @@ def test_every_seed_checkpoint_has_a_zoo_entry():
         spec = by_url[url]
         stem, digest = re.match(r".*/([^/-]+)-([0-9a-f]{8})_\d+\.pth", url).groups()
         assert spec.name == stem and spec.sha256 == digest
+        assert spec.weights == WeightsSource(filename=url.rsplit("/", 1)[-1], url=url,
+                                             sha256=digest)
         size = re.search(r"_(\d+)x(\d+)$", stem).groups()
         assert spec.input_size_wh == (int(size[1]), int(size[0]))
         assert spec.num_deconv_layers == (2 if "2deconv" in stem else 3)
@@ -62,7 +65,7 @@ def test_user_model_file(tmp_path):
     ("backend: torch\ndepth: 50\ninput_size_wh: [192]\nkeypoint_set: coco\n"
      "mean: [0, 0, 0]\nstd: [1, 1, 1]\n", "input_size_wh must be two positive integers"),
     ("backend: torch\ndepth: 50\ninput_size_wh: [192, 256]\nkeypoint_set: coco\n"
-     "mean: [0, 0]\nstd: [1, 1, 1]\n", "mean must have 3 values"),
+     "mean: [0, 0]\nstd: [1, 1, 1]\n", r"mean must be 3 finite numbers \(R, G, B\)"),
     ("backend: torch\ninput_size_wh: [192, 256]\nkeypoint_set: coco\n"
      "mean: [0, 0, 0]\nstd: [1, 1, 1]\n", "'depth' is required"),
     ("backend: torch\ndepth: 50\ninput_size_wh: [192, 256]\n"

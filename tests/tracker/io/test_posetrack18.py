@@ -1,12 +1,18 @@
-"""PoseTrack18 / COCO writers: layout poseval reads, the COCO head mapping, atomic writes."""
+"""PoseTrack18 reader and PoseTrack18 / COCO writer: structure checks, layout poseval reads,
+the COCO head mapping, atomic writes."""
 import json
 
 import numpy as np
 import pytest
 
-from tracker.io.output import (COCO_NAMES, HEAD_BOTTOM_ALONG, HEAD_TOP_ALONG, POSETRACK18_NAMES,
-                            OutputError, TrackWriter, coco_to_posetrack18, sequence_name_for)
+from tracker.errors import FileFormatError, MissingFileError, OutputError
+from tracker.io.posetrack18 import (HEAD_BOTTOM_ALONG, HEAD_TOP_ALONG, TrackWriter,
+                                    coco_to_posetrack18, read_posetrack18, sequence_name_for)
+from tracker.pose.zoo import keypoint_sets
 from tracker.types import FrameResult, Poses
+
+COCO_NAMES = keypoint_sets()["coco"].names
+POSETRACK18_NAMES = keypoint_sets()["posetrack18"].names
 
 
 def _result(index, n, keypoints=None, scores=None, box_scores=None):
@@ -201,3 +207,85 @@ def test_outputs_get_normal_file_permissions(tmp_path):
         os.umask(umask)
     for name in ("a.json", "b.json"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+def _posetrack18(**changes):
+    data = {"images": [{"id": 10, "file_name": "images/val/000001_mpii_test/000000.jpg",
+                        "frame_id": 10},
+                       {"id": "b", "file_name": "images/val/000001_mpii_test/000001.jpg"}],
+            "annotations": [{"image_id": 10, "track_id": 0}],
+            "categories": [{"id": 1, "name": "person"}]}
+    data.update(changes)
+    return data
+
+
+def _write_json(tmp_path, data, name="seq.json"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_reader_keeps_the_file_as_it_is(tmp_path):
+    video = read_posetrack18(_write_json(tmp_path, _posetrack18()))
+    assert video.path == tmp_path / "seq.json"
+    assert video.file_names == ["images/val/000001_mpii_test/000000.jpg",
+                                "images/val/000001_mpii_test/000001.jpg"]
+    assert video.images[0] == {"id": 10, "file_name": "images/val/000001_mpii_test/000000.jpg",
+                               "frame_id": 10}
+    assert video.annotations == [{"image_id": 10, "track_id": 0}]
+    assert video.categories == [{"id": 1, "name": "person"}]
+    data = _posetrack18()
+    del data["categories"]
+    assert read_posetrack18(_write_json(tmp_path, data)).categories is None
+
+
+def _without(key):
+    data = _posetrack18()
+    del data[key]
+    return data
+
+
+def _image(**changes):
+    return _posetrack18(images=[{"id": 1, "file_name": "a/000000.jpg", **changes}])
+
+
+@pytest.mark.parametrize("data,message", [
+    ("[1, 2", r"seq\.json: not valid JSON"),
+    ([], r"seq\.json: expected a PoseTrack18 mapping with 'images', 'annotations' and "
+         r"'categories', got list"),
+    (_posetrack18(annolist=[]), r"seq\.json: annolist: PoseTrack17 files are not supported"),
+    (_without("images"), r"seq\.json: images: missing"),
+    (_posetrack18(images={}), r"seq\.json: images: expected a list, got dict"),
+    (_posetrack18(images=[]), r"seq\.json: images: empty; expected one entry per frame"),
+    (_posetrack18(images=[3]), r"seq\.json: images\[0\]: expected a mapping, got int"),
+    (_posetrack18(images=[{"file_name": "a.jpg"}]), r"seq\.json: images\[0\]\.id: missing"),
+    (_image(id=True), r"images\[0\]\.id: expected an integer or a string, got True"),
+    (_image(id=1.5), r"images\[0\]\.id: expected an integer or a string, got 1\.5"),
+    (_posetrack18(images=_image()["images"] * 2), r"images\[1\]\.id: duplicate image id 1"),
+    (_posetrack18(images=[{"id": 1}]), r"seq\.json: images\[0\]\.file_name: missing"),
+    (_image(file_name=""), r"images\[0\]\.file_name: expected a non-empty string, got ''"),
+    (_image(file_name=7), r"images\[0\]\.file_name: expected a non-empty string, got 7"),
+    (_without("annotations"), r"seq\.json: annotations: missing"),
+    (_posetrack18(annotations=None), r"seq\.json: annotations: expected a list, got NoneType"),
+    (_posetrack18(categories={}), r"seq\.json: categories: expected a list, got dict"),
+])
+def test_reader_names_file_and_field_of_a_bad_structure(tmp_path, data, message):
+    with pytest.raises(FileFormatError, match=message):
+        read_posetrack18(_write_json(tmp_path, data))
+
+
+def test_reader_names_a_missing_file(tmp_path):
+    with pytest.raises(MissingFileError, match=r"ground-truth file .*nope\.json does not exist"):
+        read_posetrack18(tmp_path / "nope.json", "ground-truth file")
+
+
+def test_written_file_reads_back(tmp_path):
+    writer = TrackWriter(tmp_path / "seq.json", keypoint_names=POSETRACK18_NAMES,
+                         sequence_name="images/val/000001_mpii_test")
+    for index, n in enumerate([1, 0]):
+        writer.add(_result(index, n))
+    video = read_posetrack18(writer.close())
+    assert video.file_names == ["images/val/000001_mpii_test/000000.jpg",
+                                "images/val/000001_mpii_test/000001.jpg"]
+    assert [a["image_id"] for a in video.annotations] == [0]
+    assert video.categories[0]["keypoints"] == list(POSETRACK18_NAMES)
