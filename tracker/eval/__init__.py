@@ -9,7 +9,8 @@ Example:
 
 Lower level: ``load_sequences`` gives the cleaned-up frames as arrays (``SequencePair`` ->
 ``FramePair`` -> ``PoseSet``), ``evaluate_ap`` / ``accumulate_sequence`` + ``mot_metrics``
-compute the metrics on them. Bad input raises ``PoseTrackEvalError`` (a ``ValueError``).
+compute the metrics on them. Bad input raises ``PoseTrackEvalError`` (a ``FileFormatError``,
+so a ``PoseTrackError`` and a ``ValueError``); unreadable files ``FileFormatError``.
 """
 from tracker.eval.posetrack_ap import ApResult, evaluate_ap, pair_distances
 from tracker.eval.posetrack_eval import evaluate, evaluate_sequences
