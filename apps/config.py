@@ -37,6 +37,9 @@ from tracker.errors import ConfigError
 from tracker.files import CONFIG_DIR, read_yaml
 
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+#: ``--preset`` names -> their config layer over default.yaml.
+PRESETS = {"accurate": CONFIG_DIR / "preset_accurate.yaml",
+           "fast": CONFIG_DIR / "preset_fast.yaml"}
 #: OKS constant used for keypoint sets without sigmas (duplicate-pose check only).
 GENERIC_OKS_SIGMA = 0.05
 #: A check of one value: ``check(name, value)`` raises ``ConfigError`` naming ``name``.
@@ -244,15 +247,20 @@ def merge(base: dict, override: dict, where: str) -> dict:
 
 
 def load_run_config(path: Optional[str | Path] = None, overrides: Optional[dict] = None, *,
-                    defaults: Path = DEFAULT_CONFIG) -> dict:
+                    defaults: Path = DEFAULT_CONFIG, preset: Optional[str] = None) -> dict:
     """The run config, in layers: ``configs/default.yaml``, then the app's own ``defaults``
-    (a partial file over default.yaml, e.g. ``configs/webcam.yaml``), then the user's file
-    ``path``, then ``overrides`` (the command-line flags, same layout).
+    (a partial file over default.yaml, e.g. ``configs/webcam.yaml``), then the ``preset``
+    (a name of ``PRESETS``), then the user's file ``path``, then ``overrides`` (the
+    command-line flags, same layout).
 
     Each layer is checked as it is merged, so an error names the file it is in ("command
     line" for ``overrides``).
     """
     layers = [DEFAULT_CONFIG] + ([Path(defaults)] if Path(defaults) != DEFAULT_CONFIG else [])
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; valid presets are {sorted(PRESETS)}")
+        layers.append(PRESETS[preset])
     if path is not None:
         if not Path(path).is_file():
             raise ConfigError(f"config file {path} does not exist")
