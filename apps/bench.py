@@ -8,10 +8,13 @@
 BENCHMARK is one of coco, ochuman, aic, mhp, mpii, mpii_trb, crowdpose, posetrack18, jhmdb;
 DIR holds the dataset in its official layout (configs/benchmarks.yaml; --ann-file and
 --img-prefix override it). People are cropped from the ground-truth boxes, or from --detections
-(COCO detection results; coco, crowdpose and posetrack18). Writes to --out: metrics.json (all
-metrics), persons.json (every person's keypoints), and the raw results each community evaluator
-reads (result_keypoints.json COCO results, preds/ for poseval, pred.mat for MPII). Every file is
-checked before inference starts. Exit codes: 0 ok, 1 bad input or failure (one line
+(COCO detection results; coco, crowdpose and posetrack18). A COCO keypoint model can be
+scored on posetrack18: its keypoints are mapped as posetrack-run/posetrack-val map them
+(head_bottom, head_top from nose and shoulders; tracker.image_eval.keypoint_mapping). Writes to
+--out: metrics.json (all metrics), persons.json (every person's keypoints, mapped ones in the
+benchmark's order), and the raw results each community evaluator reads (result_keypoints.json
+COCO results, preds/ for poseval, pred.mat for MPII). Every file is checked before inference
+starts. Exit codes: 0 ok, 1 bad input or failure (one line
 ``posetrack-bench: error: ...`` naming the file and what is wrong; the traceback too with
 --verbose), 2 bad arguments, 130 Ctrl-C.
 """
@@ -27,10 +30,11 @@ from typing import Optional
 
 from apps import cli
 from tracker.files import write_json_atomically
-from tracker.image_eval import (BENCHMARKS, Benchmark, BoxRequest, benchmark_configs,
-                                evaluate_predictions, format_table, missing_images)
+from tracker.image_eval import (BENCHMARKS, Benchmark, BoxRequest, KeypointMapping,
+                                benchmark_configs, benchmark_mapping, evaluate_predictions,
+                                format_table, map_persons, missing_images)
 from tracker.image_eval.runner import DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, run_top_down
-from tracker.pose.zoo import get_pose_model_spec, keypoint_sets, pose_models
+from tracker.pose.zoo import get_pose_model_spec
 
 PROG = "posetrack-bench"
 
@@ -84,18 +88,6 @@ def _paths(args, benchmark):
     return ann_file, img_dir, gt_path
 
 
-def _check_model(model: str, benchmark) -> None:
-    spec = get_pose_model_spec(model)
-    wanted = keypoint_sets()[benchmark.keypoint_set]
-    if spec.keypoint_set.names != wanted.names:
-        fitting = [name for name, other in pose_models().items()
-                   if other.keypoint_set.names == wanted.names]
-        raise ValueError(f"model {model!r} predicts {len(spec.keypoint_set)} keypoints "
-                         f"({', '.join(spec.keypoint_set.names[:3])}, ...), but {benchmark.name} "
-                         f"is scored on the {benchmark.keypoint_set!r} keypoint set "
-                         f"({len(wanted)} keypoints); zoo models that fit: {', '.join(fitting)}")
-
-
 @dataclass(frozen=True)
 class Inputs:
     """Everything checked before the model is loaded."""
@@ -106,6 +98,7 @@ class Inputs:
     gt_path: Optional[Path]
     det_bbox_thr: float
     boxes: list
+    mapping: Optional[KeypointMapping]    # the model's keypoints -> the benchmark's, or None
 
 
 def check_inputs(args) -> Inputs:
@@ -116,7 +109,8 @@ def check_inputs(args) -> Inputs:
         raise ValueError(f"--detections: {benchmark.name} is scored with ground-truth boxes "
                          "(mmpose's dataset requires use_gt_bbox); drop --detections")
     ann_file, img_dir, gt_path = _paths(args, benchmark)
-    _check_model(args.model, benchmark)
+    mapping = benchmark_mapping(benchmark, get_pose_model_spec(args.model).keypoint_set.names,
+                                model=args.model)
     det_bbox_thr = defaults.det_bbox_thr if args.det_bbox_thr is None else args.det_bbox_thr
     boxes = benchmark.read_boxes(BoxRequest(ann_file, args.detections, det_bbox_thr,
                                             get_pose_model_spec(args.model).input_size_wh,
@@ -127,7 +121,7 @@ def check_inputs(args) -> Inputs:
     if missing:
         raise FileNotFoundError(f"image {missing[0]} does not exist ({len(missing)} of the "
                                 f"benchmark's images are missing under {img_dir})")
-    return Inputs(benchmark, ann_file, img_dir, gt_path, det_bbox_thr, boxes)
+    return Inputs(benchmark, ann_file, img_dir, gt_path, det_bbox_thr, boxes, mapping)
 
 
 def run(args) -> int:
@@ -144,6 +138,9 @@ def run(args) -> int:
                            workers=args.workers, flip_test=not args.no_flip,
                            progress=not args.quiet)
     seconds = time.perf_counter() - start
+    if inputs.mapping is not None:
+        persons = map_persons(persons, inputs.mapping)
+        print(f"{args.model}: {inputs.mapping.description}")
     write_json_atomically(out / "persons.json", persons)
     metrics = evaluate_predictions(
         benchmark.name, inputs.ann_file, persons, results_dir=out, gt_path=inputs.gt_path,
@@ -157,6 +154,7 @@ def run(args) -> int:
         "checkpoint": str(args.checkpoint) if args.checkpoint else None,
         "annotation_file": str(inputs.ann_file), "boxes": boxes_text,
         "flip_test": not args.no_flip, "num_persons": len(inputs.boxes),
+        "keypoint_mapping": inputs.mapping.description if inputs.mapping else None,
         "num_images": num_images, "inference_seconds": seconds, "images_per_second": rate,
         "metrics": {k: None if isinstance(v, float) and math.isnan(v) else v
                     for k, v in metrics.items()}})

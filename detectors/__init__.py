@@ -30,12 +30,12 @@ from detectors.precomputed import CocoDetectionsFile
 from detectors.rtmdet import RTMDetONNX
 from detectors.yolov3 import YOLOv3
 from detectors.zoo import CascadeRCNNSpec, DetectorSpec, YOLOv3Spec, detector_zoo
-from tracker.weights import resolve_weights
+from tracker.weights import WeightsSource, resolve_weights
 
 __all__ = ["CascadeRCNN", "CascadeRCNNSpec", "CocoDetectionsFile", "DETECTORS", "Detector",
            "DetectorEntry", "DetectionsFileError", "DetectorSpec", "MMDET_API_OPTIONS",
            "PoseTrackGroundTruthBoxes", "RTMDetONNX", "YOLOv3", "YOLOv3Spec", "detector_zoo",
-           "is_mmdet_name", "load_detector", "make_detections"]
+           "detector_weights", "is_mmdet_name", "load_detector", "make_detections"]
 
 
 def _rtmdet_nano(checkpoint, device, progress, **kwargs) -> RTMDetONNX:
@@ -65,11 +65,13 @@ class DetectorEntry:
         build: ``(checkpoint, device, progress, **options) -> Detector``.
         options: keyword options of the class a caller (or a config's ``detector`` section)
             may set; they override the zoo's values.
+        zoo_name: its entry in ``configs/detectors.yaml`` (weights), None for file detectors.
     """
 
     detector_class: type
     build: Callable[..., Detector]
     options: tuple[str, ...]
+    zoo_name: Optional[str] = None
 
 
 _MMDET_IMAGE_OPTIONS = ("test_scale", "mean", "std", "pad_divisor", "batch_size",
@@ -88,7 +90,7 @@ def _mmdet_zoo_entry(zoo_name: str, detector_class, options: tuple[str, ...]) ->
         spec = detector_zoo()[zoo_name]
         path = resolve_weights(spec.weights, checkpoint, progress=progress)
         return detector_class(path, device=device, **{**spec.options(), **kwargs})
-    return DetectorEntry(detector_class, build, options)
+    return DetectorEntry(detector_class, build, options, zoo_name=zoo_name)
 
 
 _CASCADE_RCNN_X101 = _mmdet_zoo_entry("cascade_rcnn_x101_64x4d_fpn_20e_coco", CascadeRCNN,
@@ -104,7 +106,7 @@ DETECTORS = {
     # configs/detectors.yaml; checkpoint = a local .onnx overriding the zoo download
     "rtmdet-nano": DetectorEntry(RTMDetONNX, _rtmdet_nano,
                                  ("score_threshold", "input_size", "mean", "std",
-                                  "onnx_threads")),
+                                  "onnx_threads"), zoo_name="rtmdet-nano"),
     # checkpoint = COCO detection-results JSON
     "detections": DetectorEntry(CocoDetectionsFile, _detections_file,
                                 ("score_threshold", "key", "images", "sequence", "frame_names",
@@ -151,9 +153,29 @@ def load_detector(name: str, checkpoint: Optional[str | Path] = None,
         config, checkpoint = parse_mmdet_name(name, checkpoint)
         return MMDetAPIDetector(checkpoint, config=config, device=device, **kwargs)
     if name not in DETECTORS:
-        raise ValueError(f"unknown detector {name!r}; valid names are: {', '.join(DETECTORS)}"
-                         ", or mmdet:CONFIG:CHECKPOINT")
+        raise _unknown_detector(name)
     return DETECTORS[name].build(checkpoint, device, progress, **kwargs)
+
+
+def detector_weights(name: str) -> Optional[WeightsSource]:
+    """The zoo weights a detector name needs (file in the cache folder, URL, sha256), or
+    None for detectors that read a file the user passes (detections, PoseTrack18 boxes,
+    ``mmdet:``).
+
+    Raises:
+        ValueError: unknown name (the message lists the valid ones).
+    """
+    if is_mmdet_name(name):
+        return None
+    if name not in DETECTORS:
+        raise _unknown_detector(name)
+    zoo_name = DETECTORS[name].zoo_name
+    return detector_zoo()[zoo_name].weights if zoo_name is not None else None
+
+
+def _unknown_detector(name: str) -> ValueError:
+    return ValueError(f"unknown detector {name!r}; valid names are: {', '.join(DETECTORS)}, "
+                      "or mmdet:CONFIG:CHECKPOINT")
 
 
 def _required_file(checkpoint, name: str, what: str) -> Path:

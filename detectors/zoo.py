@@ -28,7 +28,10 @@ class DetectorSpec:
         name: zoo name.
         filename: file name in the weights cache folder.
         url: download address, or None when no public one exists.
-        sha256: full digest or first 8+ hex digits of the weights file.
+        sha256: full digest or first 8+ hex digits of the weights file (of the extracted
+            member when the url is an archive).
+        archive_member: the url is a zip holding the weights as this member; None: the url
+            is the weights file.
         input_size: side of the square network input, pixels.
         mean, std: BGR normalisation of the 0..255 pixels.
         score_threshold: default lowest box score kept.
@@ -41,6 +44,7 @@ class DetectorSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     url: Optional[str] = None
+    archive_member: Optional[str] = None
     score_threshold: float = 0.3
 
     def __post_init__(self) -> None:
@@ -51,7 +55,8 @@ class DetectorSpec:
     @property
     def weights(self) -> WeightsSource:
         """The weights file in the cache folder, its download address and sha256."""
-        return WeightsSource(filename=self.filename, url=self.url, sha256=self.sha256)
+        return WeightsSource(filename=self.filename, url=self.url, sha256=self.sha256,
+                             archive_member=self.archive_member)
 
 
 def _check_fields(spec, check: Callable, *names: str) -> None:

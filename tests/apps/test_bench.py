@@ -4,6 +4,7 @@ import io
 import json
 import re
 
+import numpy as np
 import pytest
 
 from apps import bench
@@ -46,6 +47,35 @@ def test_coco_mini_with_pp_tinypose_and_gt_boxes(tmp_path, capsys):
     assert abs(_pycocotools_ap(annotation, out / "result_keypoints.json") - ap) <= 0.005
     printed = capsys.readouterr().out
     assert "| AP | AP50 | AP75 | AR | AR50 |" in printed and f"| {ap:.3f} |" in printed
+
+
+@pytest.mark.slow
+def test_posetrack18_scores_a_coco_model_with_the_posetrack_run_head_mapping(tmp_path, capsys):
+    """PP-TinyPose (COCO keypoints) on mmpose's PoseTrack18 val frames, GT boxes: its eyes are
+    not scored as head_bottom/head_top (Head AP 37.3 that way) but mapped (69.9)."""
+    root = shared_path(*TESTDATA, "posetrack18")
+    annotation = root / "annotations" / "test_posetrack18_val.json"
+    out = tmp_path / "out"
+    code = bench.main(["posetrack18", "--data-root", str(root), "--ann-file", str(annotation),
+                       "--gt", str(root / "annotations" / "val"), "--model",
+                       "pp_tinypose_256x192", "--checkpoint", str(shared_path(*ONNX)),
+                       "--out", str(out), "--quiet"])
+    assert code == 0
+    report = json.loads((out / "metrics.json").read_text())
+    metrics = report["metrics"]
+    assert report["num_persons"] == 14 and report["keypoint_mapping"].startswith("COCO keypoints")
+    assert metrics["Head AP"] >= 60 and metrics["Total AP"] >= 65, metrics
+    persons = json.loads((out / "persons.json").read_text())
+    for person in persons:               # head_bottom = S + 0.27 (N - S), as posetrack-run
+        keypoints = np.array(person["keypoints"])
+        shoulders = keypoints[[5, 6], :2].mean(axis=0)
+        np.testing.assert_allclose(keypoints[1, :2],
+                                   shoulders + 0.27 * (keypoints[0, :2] - shoulders), atol=1e-3)
+    rescored = evaluate_predictions("posetrack18", annotation, persons,
+                                    gt_path=root / "annotations" / "val")
+    assert rescored == pytest.approx(metrics)
+    printed = capsys.readouterr().out
+    assert "COCO keypoints mapped to PoseTrack18" in printed and "| Head | Shou |" in printed
 
 
 @pytest.fixture
@@ -100,6 +130,11 @@ def _one_posetrack_frame(tmp_path):
     (lambda tmp: ["coco", "--data-root", str(shared_path(*COCO_MINI)), "--model",
                   "res50_mpii_256x256"],
      "predicts 16 keypoints .* scored on the 'coco' keypoint set .* fit: res50_coco_256x192"),
+    (lambda tmp: ["posetrack18", "--data-root", str(shared_path(*TESTDATA, "posetrack18")),
+                  "--ann-file", str(shared_path(*TESTDATA, "posetrack18", "annotations",
+                                                "test_posetrack18_val.json")),
+                  "--model", "res50_mpii_256x256"],
+     "fit: res50_posetrack18_256x192; and, mapped, the coco models: res50_coco_256x192"),
     (lambda tmp: ["ochuman", "--data-root", str(tmp), "--model", "res50_coco_256x192",
                   "--detections", _detections(tmp, 1)], "--detections: ochuman is scored with"),
     (lambda tmp: ["mpii", *_mpii_layout("test_mpii.json"), "--model", "res50_mpii_256x256"],

@@ -13,6 +13,9 @@ unseen frame, so the consumer always gets a fresh one and latency stays bounded.
 can stand in for a camera: ``pace=True`` releases its frames at the file's frame rate.
 ``drop_stale=False`` instead makes the thread wait for the consumer (every frame processed).
 
+``RealTimeRecorder`` writes the frames shown at irregular times (whenever processing finished
+one) to a constant-rate video that plays as long as the session lasted.
+
 Nothing here opens windows; times are ``time.perf_counter()`` seconds.
 """
 from __future__ import annotations
@@ -22,13 +25,16 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Optional
 
 import numpy as np
 
+from tracker.io.render import VideoWriter
 from tracker.types import Frame
 
-__all__ = ["CapturedFrame", "LatestFrameReader", "LatencyStats", "RateMeter"]
+__all__ = ["CapturedFrame", "LatestFrameReader", "LatencyStats", "RateMeter",
+           "RealTimeRecorder"]
 
 #: Seconds ``stop()`` waits for the capture thread (a stuck camera read may take longer; the
 #: thread is a daemon, so it never keeps the process alive).
@@ -234,3 +240,77 @@ class LatencyStats:
         if not 0 <= q <= 100:
             raise ValueError(f"percentile must be in [0, 100], got {q}")
         return float(1000.0 * np.percentile(self._seconds, q)) if self._seconds else None
+
+
+class RealTimeRecorder:
+    """Frames shown at irregular times -> a constant-rate video lasting as long as they did.
+
+    A live session shows a new image whenever processing finishes one (every 70-200 ms when
+    camera frames are dropped), but a video file has one frame rate: writing each image once
+    at the camera's rate would play the session several times too fast. Here each image is
+    held from its time until the next image's: it is written once per ``1 / fps`` slot in
+    that interval (slot k at ``k / fps`` after the first image, rounded; an image replaced
+    within one slot is not written), and the last one until ``close(ended_at)``. The video's
+    duration (``duration_s``) is then the session's, from the first image's time to
+    ``ended_at``, to within one slot.
+
+    Args:
+        path: the video file (``tracker.io.render.VideoWriter``: written under a temporary
+            name, renamed into place on ``close``; opened at the first image's size).
+        fps: the video's frame rate (e.g. the camera's).
+
+    ``add(image, shown_at)`` takes times in seconds on any clock that never goes back
+    (``CapturedFrame.captured_at`` for a camera, ``Frame.timestamp_s`` to keep a file's own
+    timing when every frame is processed).
+    """
+
+    def __init__(self, path: str | Path, fps: float) -> None:
+        if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+            raise ValueError(f"{path}: fps must be a number > 0, got {fps!r}")
+        self.path, self.fps = Path(path), float(fps)
+        self.frames_added = 0
+        self._writer: Optional[VideoWriter] = None
+        self._held: Optional[np.ndarray] = None
+        self._start = self._last = 0.0
+
+    @property
+    def frames_written(self) -> int:
+        return self._writer.frames_written if self._writer is not None else 0
+
+    @property
+    def duration_s(self) -> float:
+        """Playing time of what was written so far."""
+        return self.frames_written / self.fps
+
+    def add(self, image_bgr: np.ndarray, shown_at: float) -> None:
+        """The image shown from ``shown_at`` (seconds) on; writes the previous one's slots."""
+        if self._writer is None:
+            height, width = image_bgr.shape[:2]
+            self._writer = VideoWriter(self.path, self.fps, (width, height))
+            self._start = self._last = float(shown_at)
+        elif shown_at < self._last:
+            raise ValueError(f"{self.path}: frame times must not go back ({shown_at} after "
+                             f"{self._last})")
+        self._write_held_until(float(shown_at))
+        self._held, self._last = image_bgr, float(shown_at)
+        self.frames_added += 1
+
+    def close(self, ended_at: Optional[float] = None) -> None:
+        """Write the last image until ``ended_at`` (at least once), finish the file."""
+        if self._writer is None:
+            return
+        if self._held is not None:
+            end = self._last if ended_at is None else max(float(ended_at), self._last)
+            self._write_held_until(end, at_least_once=True)
+            self._held = None
+        self._writer.close()
+
+    def _write_held_until(self, time_s: float, at_least_once: bool = False) -> None:
+        if self._held is None:
+            return
+        # slots up to time_s, rounded: a file's index / fps times (or its decoder's times,
+        # off by a millisecond) give exactly one slot per frame
+        slots = math.floor((time_s - self._start) * self.fps + 0.5)
+        copies = max(slots - self._writer.frames_written, 1 if at_least_once else 0)
+        for _ in range(copies):
+            self._writer.write(self._held)

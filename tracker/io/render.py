@@ -5,9 +5,12 @@
     with VideoWriter("out.mp4", fps=source.fps, frame_size_wh=(width, height)) as writer:
         writer.write(canvas)
 
-Every drawing function works on a copy and returns it; the input image is never modified.
-Skeletons are keypoint-name pairs (``SKELETON_LINKS``), so any keypoint set of
-``configs/keypoint_sets.yaml`` gets the links whose two names it has.
+Every drawing function works on a copy and returns it; the input image is never modified
+(``draw_labels``, the label step of ``draw_poses``, draws in place on such a copy).
+``draw_poses`` is the one drawing function of every renderer; its labels never overlap
+(``layout_labels``) and scale with the image (``label_font_scales``). Skeletons are
+keypoint-name pairs (``SKELETON_LINKS``), so any keypoint set of ``configs/keypoint_sets.yaml``
+gets the links whose two names it has.
 """
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ import numpy as np
 from tracker.files import temporary_file_next_to
 from tracker.types import Poses
 
-__all__ = ["SKELETON_LINKS", "track_color", "skeleton_links", "draw_poses",
-           "draw_text_overlay", "VideoWriter"]
+__all__ = ["SKELETON_LINKS", "track_color", "skeleton_links", "draw_poses", "draw_labels",
+           "layout_labels", "label_font_scales", "label_size", "draw_text_overlay", "VideoWriter"]
 
 #: Links between keypoints by name, for every keypoint set of the zoo; a set uses the ones
 #: whose two names it has (``skeleton_links``).
@@ -107,32 +110,131 @@ def _text_color(background) -> tuple[int, int, int]:
     return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
 
 
-def _draw_label(canvas: np.ndarray, text: str, x: int, y: int, color, scale: float,
-                thickness: int) -> None:
-    """``text`` on a filled ``color`` box whose bottom-left is (x, y), kept inside the image."""
-    (tw, th), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
+#: Label font scale per pixel of the image's shorter side (720p: 0.6, 1080p: 0.9), clipped
+#: to [LABEL_MIN_SCALE, LABEL_MAX_SCALE]; a label with no free place is retried at
+#: LABEL_SHRINK times that size, then skipped.
+LABEL_SCALE_PER_PIXEL = 1 / 1200
+LABEL_MIN_SCALE, LABEL_MAX_SCALE = 0.4, 1.2
+LABEL_SHRINK = 0.75
+_LABEL_PAD = 2   # pixels between the text and the edge of its box
+
+
+def label_font_scales(image_shape) -> tuple[float, float]:
+    """(normal, shrunk) OpenCV font scales of the labels on an (H, W, ...) image."""
+    scale = min(max(min(image_shape[:2]) * LABEL_SCALE_PER_PIXEL, LABEL_MIN_SCALE),
+                LABEL_MAX_SCALE)
+    return scale, max(scale * LABEL_SHRINK, 0.3)
+
+
+def _label_thickness(scale: float) -> int:
+    return 1 if scale < 0.8 else 2
+
+
+def label_size(text: str, scale: float) -> tuple[int, int]:
+    """(width, height) in pixels of ``text``'s label box, padding included."""
+    (tw, th), baseline = cv2.getTextSize(text, _FONT, scale, _label_thickness(scale))
+    return tw + 2 * _LABEL_PAD, th + baseline + 2 * _LABEL_PAD
+
+
+def _label_candidates(box, width: int, height: int, image_wh) -> list[tuple[int, ...]]:
+    """Label rectangles (x1, y1, x2, y2) around ``box`` in order of preference (above it,
+    inside its top, above its right end, below it, inside its bottom), kept in the image."""
+    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    spots = [(x1, y1 - height), (x1, y1), (x2 - width, y1 - height), (x1, y2),
+             (x1, y2 - height)]
+    limit_x, limit_y = max(image_wh[0] - width, 0), max(image_wh[1] - height, 0)
+    rects = []
+    for x, y in spots:
+        x, y = min(max(x, 0), limit_x), min(max(y, 0), limit_y)
+        rects.append((x, y, x + width, y + height))
+    return rects
+
+
+def _overlaps(rect, others) -> bool:
+    return any(rect[0] < o[2] and o[0] < rect[2] and rect[1] < o[3] and o[1] < rect[3]
+               for o in others)
+
+
+def layout_labels(boxes_xyxy: np.ndarray, sizes_wh, image_wh) -> list:
+    """Where each person's label goes so that no two labels overlap.
+
+    People with larger boxes (usually closer to the camera) are placed first; each takes the
+    first free spot of ``_label_candidates`` at its first size, then at the next sizes; a
+    label with no free spot at any size is skipped (None).
+
+    Args:
+        boxes_xyxy: (N, 4) person boxes in image pixels; rows that are not finite get None.
+        sizes_wh: (N, S, 2) label (width, height) in pixels at S sizes, largest first.
+        image_wh: (width, height) of the image.
+    Returns:
+        N entries: ``(size index, (x1, y1, x2, y2))`` in int pixels, or None.
+    """
+    boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+    finite = np.isfinite(boxes).all(axis=1)
+    limit = 4 * max(image_wh) + 1000
+    boxes = np.clip(np.where(finite[:, None], boxes, 0.0), -limit, limit)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    placed: list = [None] * len(boxes)
+    taken: list = []
+    for person in np.argsort(-areas, kind="stable"):
+        if not finite[person]:
+            continue
+        for size_index, (width, height) in enumerate(sizes_wh[person]):
+            free = [rect for rect in _label_candidates(boxes[person], int(width), int(height),
+                                                       image_wh) if not _overlaps(rect, taken)]
+            if free:
+                placed[person] = (size_index, free[0])
+                taken.append(free[0])
+                break
+    return placed
+
+
+def _draw_label(canvas: np.ndarray, text: str, rect, color, scale: float) -> None:
+    """``text`` on a filled ``color`` box ``rect`` (x1, y1, x2, y2)."""
+    thickness = _label_thickness(scale)
+    _, baseline = cv2.getTextSize(text, _FONT, scale, thickness)
+    x1, y1, x2, y2 = rect
+    cv2.rectangle(canvas, (x1, y1), (x2 - 1, y2 - 1), color, -1)
+    cv2.putText(canvas, text, (x1 + _LABEL_PAD, y2 - baseline - _LABEL_PAD), _FONT, scale,
+                _text_color(color), thickness, cv2.LINE_AA)
+
+
+def draw_labels(canvas: np.ndarray, boxes_xyxy: np.ndarray, labels, colors) -> int:
+    """Draw ``labels`` (one per box) on ``canvas`` in place, never overlapping each other
+    (``layout_labels``; sizes from ``label_font_scales``). Returns how many were skipped."""
+    scales = label_font_scales(canvas.shape)
+    sizes = np.array([[label_size(text, scale) for scale in scales] for text in labels],
+                     np.int64).reshape(len(labels), len(scales), 2)
     height, width = canvas.shape[:2]
-    x = min(max(x, 0), max(width - tw - 2, 0))
-    y = min(max(y, th + baseline + 2), height)
-    cv2.rectangle(canvas, (x, y - th - baseline - 2), (x + tw + 2, y), color, -1)
-    cv2.putText(canvas, text, (x + 1, y - baseline - 1), _FONT, scale, _text_color(color),
-                thickness, cv2.LINE_AA)
+    placed = layout_labels(boxes_xyxy, sizes, (width, height))
+    for text, color, spot in zip(labels, colors, placed):
+        if spot is not None:
+            _draw_label(canvas, text, spot[1], color, scales[spot[0]])
+    finite = np.isfinite(np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)).all(axis=1)
+    return int(sum(spot is None for spot in placed) - (~finite).sum())
 
 
 def draw_poses(image_bgr: np.ndarray, poses: Poses, track_ids, keypoint_names, *,
                keypoint_score_threshold: float = 0.3, draw_boxes: bool = True,
-               thickness: int | None = None) -> np.ndarray:
+               thickness: int | None = None, labels=None) -> np.ndarray:
     """Draw each person's skeleton, keypoints, box and "id N" label in its track colour.
+
+    The one drawing function of every renderer (``posetrack-pose --render``,
+    ``posetrack-run --render``, ``posetrack-webcam``). Labels are drawn last, on a box of the
+    track colour, sized to the image (``label_font_scales``) and placed so that no two
+    overlap (``layout_labels``): in a crowd a label moves inside or below its box, shrinks,
+    or is left out when there is no free place.
 
     Args:
         image_bgr: (H, W, 3) uint8 (grayscale and BGRA are converted); not modified.
         poses: N people, keypoints (N, K, 2) in image pixels.
-        track_ids: (N,) ints, one per person (``FrameResult.track_ids``).
+        track_ids: (N,) ints, one per person (``FrameResult.track_ids``): the colours.
         keypoint_names: K names, in the order of ``poses.keypoints`` (selects the links).
         keypoint_score_threshold: keypoints scoring below this, or not finite, are not
             drawn, nor are links touching them.
         draw_boxes: draw the person box and its label (a box that is not finite is skipped).
         thickness: line thickness in pixels; None scales it with the image size.
+        labels: N label texts; None gives "id <track id>".
     Returns:
         (H, W, 3) uint8, a new image.
     """
@@ -143,30 +245,38 @@ def draw_poses(image_bgr: np.ndarray, poses: Poses, track_ids, keypoint_names, *
     if len(keypoint_names) != poses.num_keypoints:
         raise ValueError(f"keypoint_names has {len(keypoint_names)} names but poses have "
                          f"{poses.num_keypoints} keypoints")
+    labels = [f"id {int(i)}" for i in track_ids] if labels is None else [str(t) for t in labels]
+    if len(labels) != len(poses):
+        raise ValueError(f"labels must have {len(poses)} texts, got {len(labels)}")
     thickness = default_thickness(canvas.shape) if thickness is None else max(1, int(thickness))
-    radius = thickness + 2
     limit = 4 * max(canvas.shape[:2]) + 1000
-    links = skeleton_links(keypoint_names)
+    colors = [track_color(int(track_id)) for track_id in track_ids]
     visible = (np.isfinite(poses.keypoints).all(axis=2)
                & (poses.keypoint_scores >= keypoint_score_threshold))
-    for person, track_id in enumerate(track_ids):
-        color = track_color(int(track_id))
-        points = poses.keypoints[person]
-        for a, b in links:
-            if visible[person, a] and visible[person, b]:
-                cv2.line(canvas, _pixel(points[a], limit), _pixel(points[b], limit), color,
-                         thickness, cv2.LINE_AA)
-        for k in np.flatnonzero(visible[person]):
-            center = _pixel(points[k], limit)
-            cv2.circle(canvas, center, radius, (0, 0, 0), 1, cv2.LINE_AA)
-            cv2.circle(canvas, center, radius - 1, color, -1, cv2.LINE_AA)
+    for person, color in enumerate(colors):
+        _draw_skeleton(canvas, poses.keypoints[person], visible[person],
+                       skeleton_links(keypoint_names), color, thickness, limit)
         box = poses.boxes_xyxy[person]
         if draw_boxes and np.isfinite(box).all():
-            top_left, bottom_right = _pixel(box[:2], limit), _pixel(box[2:], limit)
-            cv2.rectangle(canvas, top_left, bottom_right, color, thickness)
-            _draw_label(canvas, f"id {int(track_id)}", top_left[0], top_left[1], color,
-                        scale=0.4 * thickness + 0.1, thickness=thickness)
+            cv2.rectangle(canvas, _pixel(box[:2], limit), _pixel(box[2:], limit), color,
+                          thickness)
+    if draw_boxes:
+        draw_labels(canvas, poses.boxes_xyxy, labels, colors)
     return canvas
+
+
+def _draw_skeleton(canvas: np.ndarray, points: np.ndarray, visible: np.ndarray, links,
+                   color, thickness: int, limit: int) -> None:
+    """One person's links and keypoints (K, 2), in place; only ``visible`` (K,) ones."""
+    radius = thickness + 2
+    for a, b in links:
+        if visible[a] and visible[b]:
+            cv2.line(canvas, _pixel(points[a], limit), _pixel(points[b], limit), color,
+                     thickness, cv2.LINE_AA)
+    for k in np.flatnonzero(visible):
+        center = _pixel(points[k], limit)
+        cv2.circle(canvas, center, radius, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.circle(canvas, center, radius - 1, color, -1, cv2.LINE_AA)
 
 
 def draw_text_overlay(image: np.ndarray, lines: list[str]) -> np.ndarray:

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from tracker.io.live import LatencyStats, LatestFrameReader, RateMeter
+from tracker.io.live import LatencyStats, LatestFrameReader, RateMeter, RealTimeRecorder
 from tracker.types import Frame
 
 IMAGE = np.zeros((4, 6, 3), np.uint8)
@@ -184,3 +184,52 @@ def test_latency_percentiles_in_milliseconds():
     assert stats.last_ms == pytest.approx(1000.0)
     with pytest.raises(ValueError, match="percentile must be in"):
         stats.percentile_ms(101)
+
+
+def _gray_levels(path):
+    import cv2
+    capture, levels = cv2.VideoCapture(str(path)), []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        levels.append(int(round(image.mean() / 40)))
+    capture.release()
+    return levels
+
+
+def _shade(level):
+    return np.full((48, 64, 3), 40 * level, np.uint8)
+
+
+def test_real_time_recorder_holds_each_image_until_the_next_one(tmp_path):
+    path = tmp_path / "live.mp4"
+    recorder = RealTimeRecorder(path, fps=10.0)
+    for level, shown_at in ((0, 100.0), (1, 100.36), (2, 100.37), (3, 101.0)):
+        recorder.add(_shade(level), shown_at)   # shown 0.36 s, 0.01 s (dropped), 0.63 s ...
+    recorder.close(ended_at=101.2)              # ... and the last one 0.2 s
+    assert _gray_levels(path) == [0] * 4 + [2] * 6 + [3] * 2
+    assert recorder.frames_added == 4 and recorder.duration_s == pytest.approx(1.2)
+
+
+def test_real_time_recorder_with_a_files_own_times_writes_every_frame_once(tmp_path):
+    path = tmp_path / "file.mp4"
+    recorder = RealTimeRecorder(path, fps=29.97)
+    for index in range(6):          # index / fps, and a decoder's millisecond times
+        recorder.add(_shade(index), round(index / 29.97, 3) + 0.0004 * (-1) ** index)
+    recorder.close()
+    assert _gray_levels(path) == list(range(6))
+
+
+def test_real_time_recorder_errors_and_an_empty_session(tmp_path):
+    with pytest.raises(ValueError, match="fps"):
+        RealTimeRecorder(tmp_path / "x.mp4", fps=0)
+    recorder = RealTimeRecorder(tmp_path / "x.mp4", fps=10.0)
+    recorder.close(ended_at=5.0)
+    assert list(tmp_path.iterdir()) == [] and recorder.frames_written == 0
+    recorder = RealTimeRecorder(tmp_path / "y.mp4", fps=10.0)
+    recorder.add(_shade(1), 2.0)
+    with pytest.raises(ValueError, match="must not go back"):
+        recorder.add(_shade(2), 1.0)
+    recorder.close(ended_at=1.0)                # before the last image: written once
+    assert _gray_levels(tmp_path / "y.mp4") == [1]

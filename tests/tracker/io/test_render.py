@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from tracker.io.render import (SKELETON_LINKS, VideoWriter, draw_poses, draw_text_overlay,
-                            skeleton_links, track_color)
+                               label_font_scales, label_size, layout_labels, skeleton_links,
+                               track_color)
 from tracker.types import Poses
 
 COCO = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
@@ -106,6 +107,79 @@ def test_draw_poses_rejects_mismatched_inputs():
         draw_poses(np.zeros((10, 10, 3), np.uint8), poses, np.array([0]), COCO)
     with pytest.raises(ValueError, match="keypoint_names"):
         draw_poses(np.zeros((10, 10, 3), np.uint8), poses, np.array([0, 1]), COCO[:5])
+
+
+def _crowd(count=15, width=1280, height=720):
+    """``count`` people side by side, 30 px apart, boxes 40 px wide (a street crowd)."""
+    x = 100 + 30 * np.arange(count, dtype=np.float32)
+    boxes = np.stack([x, np.full(count, 200), x + 40, np.full(count, 300)], 1).astype(np.float32)
+    keypoints = np.full((count, 17, 2), np.nan, np.float32)
+    keypoints[:, 5] = np.stack([x + 10, np.full(count, 220)], 1)   # left_shoulder
+    keypoints[:, 7] = np.stack([x + 10, np.full(count, 260)], 1)   # left_elbow
+    return make_poses(keypoints, boxes=boxes), np.zeros((height, width, 3), np.uint8)
+
+
+def _intersect(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_labels_of_a_crowd_never_overlap_and_stay_in_the_image():
+    poses, image = _crowd()
+    scales = label_font_scales(image.shape)
+    sizes = np.array([[label_size(f"id {i}", s) for s in scales] for i in range(len(poses))])
+    placed = layout_labels(poses.boxes_xyxy, sizes, (1280, 720))
+    rects = [spot[1] for spot in placed if spot is not None]
+    assert len(rects) >= 10           # most are placed (moved inside, below, or shrunk)
+    for a, b in itertools.combinations(rects, 2):
+        assert not _intersect(a, b), (a, b)
+    assert all(0 <= r[0] < r[2] <= 1280 and 0 <= r[1] < r[3] <= 720 for r in rects)
+    # drawn there: each label box is its own track colour (and its text), with no pixel of
+    # another person's colour (the old renderer put every label above its box, overlapping)
+    out = draw_poses(image, poses, np.arange(len(poses)), COCO)
+    colors = [track_color(i) for i in range(len(poses))]
+    for person, spot in enumerate(placed):
+        if spot is not None:
+            x1, y1, x2, y2 = spot[1]
+            pixels = [tuple(p) for p in out[y1:y2, x1:x2].reshape(-1, 3)]
+            assert pixels.count(colors[person]) >= 0.5 * len(pixels), person
+            assert not set(pixels) & (set(colors) - {colors[person]}), person
+
+
+def test_label_layout_prefers_above_the_box_then_inside_below_shrunk_or_none():
+    boxes = np.array([[100, 100, 200, 300], [105, 100, 205, 300], [150, 100, 250, 300],
+                      [100, 100, 200, 300], [100, 100, 200, 300], [np.nan, 0, 1, 1]], np.float32)
+    sizes = np.tile([[[60, 20], [30, 10]]], (6, 1, 1))
+    placed = layout_labels(boxes, sizes, (640, 480))
+    assert placed[0] == (0, (100, 80, 160, 100))    # above the box, left
+    assert placed[1] == (0, (105, 100, 165, 120))   # inside its top (above is taken)
+    assert placed[2] == (0, (190, 80, 250, 100))    # above its right end
+    assert placed[3] == (0, (100, 300, 160, 320))   # below
+    assert placed[4] == (0, (100, 280, 160, 300))   # inside its bottom
+    assert placed[5] is None                         # no finite box
+    full = layout_labels(np.tile(boxes[:1], (7, 1)), np.tile([[[60, 20], [30, 10]]], (7, 1, 1)),
+                         (640, 480))
+    assert [spot and spot[0] for spot in full] == [0, 0, 0, 0, 1, None, None]   # shrunk
+    assert layout_labels(np.tile(boxes[:1], (20, 1)), np.tile([[[60, 20]]], (20, 1, 1)),
+                         (640, 480))[5:] == [None] * 15                  # no room: skipped
+
+
+def test_labels_scale_with_the_frame():
+    assert label_font_scales((720, 1280, 3))[0] == pytest.approx(0.6)
+    assert label_font_scales((1080, 1920, 3))[0] == pytest.approx(0.9)
+    small, large = label_font_scales((240, 426, 3)), label_font_scales((2160, 3840, 3))
+    assert small[0] == 0.4 and large[0] == 1.2 and small[1] < small[0]
+    assert label_size("id 12", 0.9)[1] > label_size("id 12", 0.6)[1]
+
+
+def test_draw_poses_draws_limbs_with_custom_labels():
+    poses, image = _crowd(count=2, width=400, height=400)
+    out = draw_poses(image, poses, np.array([4, 9]), COCO, labels=["#0 0.97", "#1 0.40"],
+                     thickness=3)
+    for person, track_id in enumerate((4, 9)):
+        x = int(poses.keypoints[person, 5, 0])
+        assert tuple(out[240, x]) == track_color(track_id)   # on the shoulder-elbow line
+    with pytest.raises(ValueError, match="labels"):
+        draw_poses(image, poses, np.array([4, 9]), COCO, labels=["one"])
 
 
 def test_text_overlay_top_left_and_copy():
