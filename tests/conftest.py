@@ -6,6 +6,13 @@ import pytest
 from tests.shared_data import PARITY_DIR, checkpoint_recipe, shared_path
 
 
+@pytest.fixture(autouse=True)
+def no_internet_downloads(monkeypatch):
+    """Zoo downloads go to a closed port on 127.0.0.1 unless a test points ``POSETRACK_MIRROR``
+    at its own local server: no test ever fetches weights from the real addresses."""
+    monkeypatch.setenv("POSETRACK_MIRROR", "http://127.0.0.1:9/")
+
+
 @pytest.fixture(scope="session")
 def parity_checkpoints(tmp_path_factory):
     """``make(file_name) -> Path``: writes (once per session) the synthetic checkpoint of
