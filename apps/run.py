@@ -1,9 +1,18 @@
 """posetrack-run: a video, frame folder, camera or stream -> tracked poses (PoseTrack18 JSON).
 
-    posetrack-run video.mp4 --out tracks.json
+    posetrack-run video.mp4 --out tracks.json             # preset accurate on CUDA, else fast
+    posetrack-run video.mp4 --out tracks.json --preset accurate
     posetrack-run images/val/012834_mpii_test --out pred/012834_mpii_test.json \\
         --detector rtmdet-nano --detector-checkpoint end2end.onnx \\
         --pose-model pp_tinypose_256x192 --pose-checkpoint tinypose.onnx --render out.mp4
+
+Presets (``configs/preset_*.yaml``, layered as default.yaml < preset < --config < flags):
+``accurate`` is the seed's PoseTrack18 setup (Cascade R-CNN X-101 boxes, the PoseTrack18
+ResNet-50 with flip test, for a GPU), ``fast`` RTMDet-nano + the same ResNet-50 without the
+flip test, for a CPU. Without ``--preset`` it is ``accurate`` when CUDA is available, else
+``fast``; the first line and the summary say which and why. Every model file the run needs is
+resolved (downloaded into the cache) before any model is built; what cannot be had is listed in
+one error with its address, its cache path and the flag that passes a local file.
 
 Exit codes: 0 done (warnings about the source are printed), 1 the run could not start or
 failed (one line ``posetrack-run: error: ...`` naming the file and what is wrong; the
@@ -21,11 +30,40 @@ from pathlib import Path
 from tqdm import tqdm
 
 from apps import cli
-from apps.config import build_stages, flag_overrides, load_run_config
+from apps.config import PRESETS, build_stages, flag_overrides, load_run_config
+from apps.weights import DETECTOR_FLAG, needed_weights
+from tracker.errors import ConfigError, OutputError
 from tracker.io.posetrack18 import TrackWriter, sequence_name_for
 from tracker.io.video import open_source
+from tracker.weights import resolve_all
 
 PROG = "posetrack-run"
+#: Tracks written in at most this many frames are counted as short-lived in the summary.
+SHORT_TRACK_FRAMES = 3
+
+
+def int_at_least(low: int):
+    """An argparse ``type``: an integer >= ``low`` (argparse names the flag: exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def choose_preset(requested, cuda_available: bool) -> tuple[str, str]:
+    """(preset name, why it was chosen): ``requested`` if given, else by ``cuda_available``."""
+    if requested is not None:
+        return requested, f"--preset {requested}"
+    if cuda_available:
+        return "accurate", "CUDA device found; --preset fast for RTMDet-nano"
+    return "fast", ("no CUDA device found; --preset accurate for the seed's Cascade R-CNN "
+                    "setup")
 
 
 def parse_args(argv):
@@ -34,25 +72,33 @@ def parse_args(argv):
         "(Simple Baselines: detector + flow propagation + top-down pose + flow-OKS tracking).")
     parser.add_argument("source", help="video file, folder of frames, camera index or URL")
     parser.add_argument("--out", required=True, type=Path, help="output JSON file")
-    parser.add_argument("--config", type=Path, help="YAML overriding configs/default.yaml")
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help="accurate (Cascade R-CNN X-101 + ResNet-50 PoseTrack18, flip "
+                        "test, GPU) or fast (RTMDet-nano + ResNet-50, for a CPU); default: "
+                        "accurate when CUDA is available, else fast")
+    parser.add_argument("--config", type=Path, help="YAML overriding configs/default.yaml "
+                        "and the preset")
     parser.add_argument("--format", choices=("posetrack18", "coco"), help="output format")
-    parser.add_argument("--detector", help="rtmdet-nano (default) | cascade-rcnn-x101 | "
+    parser.add_argument("--detector", help="rtmdet-nano (preset fast) | cascade-rcnn-x101 "
+                        "(preset accurate) | "
                         "yolov3-d53-608|416|320 | detections | posetrack-gt | "
                         "mmdet:CONFIG:CHECKPOINT")
     parser.add_argument("--detector-checkpoint", help="detector weights (.onnx/.pth), "
                         "detections JSON or PoseTrack18 annotation JSON")
     parser.add_argument("--pose-model", help="pose zoo name or model YAML")
     parser.add_argument("--pose-checkpoint", help="pose .onnx or .pth file")
-    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto (default)")
     parser.add_argument("--no-flip", action="store_true", help="disable the flip test")
     parser.add_argument("--flow", choices=("dis", "farneback", "none"),
                         help="optical flow (none: no propagation, similarity oks unless set)")
     parser.add_argument("--similarity", choices=("flow_oks", "oks", "iou"))
     parser.add_argument("--matcher", choices=("greedy", "hungarian"))
-    parser.add_argument("--detect-every", type=int, help="run the detector every N frames")
-    parser.add_argument("--pose-every", type=int, help="run detector and pose network every N "
-                        "frames, moving poses by optical flow in between")
-    parser.add_argument("--max-people", type=int, help="pose at most N people per frame")
+    parser.add_argument("--detect-every", type=int_at_least(1),
+                        help="run the detector every N frames")
+    parser.add_argument("--pose-every", type=int_at_least(1), help="run detector and pose network "
+                        "every N frames, moving poses by optical flow in between")
+    parser.add_argument("--max-people", type=int_at_least(0),
+                        help="pose at most N people per frame (0: all)")
     parser.add_argument("--smooth", action="store_true", help="one-euro keypoint smoothing")
     parser.add_argument("--min-person-score", type=float, help="people below are not written")
     parser.add_argument("--min-keypoint-score", type=float,
@@ -60,9 +106,9 @@ def parse_args(argv):
     parser.add_argument("--sequence-name", help="folder part of the image file names written "
                         "(default: derived from SOURCE, e.g. images/val/<seq>)")
     parser.add_argument("--render", type=Path, help="also write a video with the tracks drawn")
-    parser.add_argument("--start", type=int, default=0, help="first frame index")
-    parser.add_argument("--stride", type=int, default=1, help="process every N-th frame")
-    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    parser.add_argument("--start", type=int_at_least(0), default=0, help="first frame index")
+    parser.add_argument("--stride", type=int_at_least(1), default=1, help="process every N-th frame")
+    parser.add_argument("--max-frames", type=int_at_least(1), help="stop after this many frames")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     cli.add_verbose_flag(parser)
     return parser.parse_args(argv)
@@ -80,53 +126,121 @@ def overrides_from(args) -> dict:
 
 
 def run(args) -> int:
-    config = load_run_config(args.config, overrides_from(args))
+    import torch     # imported here: --help and argparse errors do not need torch
+
+    preset, why = choose_preset(args.preset, torch.cuda.is_available())
+    config = load_run_config(args.config, overrides_from(args), preset=preset)
+    device = check_device(config["device"], torch.cuda.is_available())
+    setup = (f"preset {preset} ({why}): {config['detector']['name']} + "
+             f"{config['pose']['name']}, device {device}")
+    print(f"{PROG}: {setup}", file=sys.stderr)
+    config = with_resolved_checkpoints(config, progress=not args.quiet)
     source = open_source(args.source, start=args.start, stride=args.stride,
                          max_frames=args.max_frames)
     with ExitStack() as stack:
         stack.enter_context(source)
         stages = build_stages(config, progress=not args.quiet)
         names = stages.estimator.keypoint_set.names
+        for path, flag in ((args.out, "--out"), (args.render, "--render")):
+            if path is not None:
+                make_parent_folder(path, flag)
         writer = TrackWriter(args.out, keypoint_names=names,
                              sequence_name=args.sequence_name or sequence_name_for(args.source),
                              **stages.writer_options)
         renderer = _Renderer(args.render, source.fps, names) if args.render else None
         if renderer is not None:
             stack.callback(renderer.close)
-        interrupted = False
-        started = time.perf_counter()
-        bar = tqdm(total=source.num_frames, unit="frame", disable=args.quiet,
-                   desc=Path(str(args.source)).name or str(args.source))
-        try:
-            for frame in source:
-                result = stages.pipeline(frame)
-                writer.add(result)
-                if renderer is not None:
-                    renderer.write(frame, result)
-                bar.update(1)
-                bar.set_postfix(people=len(result))
-        except KeyboardInterrupt:
-            interrupted = True
-        except BaseException:
-            writer.abort()
-            raise
-        finally:
-            bar.close()
+        interrupted, elapsed = _track(args, source, stages, writer, renderer)
         path = writer.close()
-        elapsed = time.perf_counter() - started
     for warning in source.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if writer.max_track_id > 999 and writer.format == "posetrack18":
         print(f"warning: track ids go up to {writer.max_track_id}; the PoseTrack18 format "
               "expects 0-999", file=sys.stderr)
-    fps = writer.num_frames / elapsed if elapsed > 0 else 0.0
     if interrupted:
         print(f"interrupted: wrote the {writer.num_frames} frames finished so far to {path}",
               file=sys.stderr)
         return cli.INTERRUPTED
-    print(f"wrote {writer.num_frames} frames, {writer.max_track_id + 1} tracks to {path} "
-          f"({fps:.1f} frames/s)", file=sys.stderr)
+    fps = writer.num_frames / elapsed if elapsed > 0 else 0.0
+    print(summary(writer, path, fps, setup), file=sys.stderr)
     return 0
+
+
+def _track(args, source, stages, writer, renderer) -> tuple[bool, float]:
+    """Every frame through the pipeline into the writer: (interrupted, seconds)."""
+    started = time.perf_counter()
+    bar = tqdm(total=source.num_frames, unit="frame", disable=args.quiet,
+               desc=Path(str(args.source)).name or str(args.source))
+    try:
+        for frame in source:
+            result = stages.pipeline(frame)
+            writer.add(result)
+            if renderer is not None:
+                renderer.write(frame, result)
+            bar.update(1)
+            bar.set_postfix(people=len(result))
+    except KeyboardInterrupt:
+        return True, time.perf_counter() - started
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        bar.close()
+    return False, time.perf_counter() - started
+
+
+def check_device(device: str, cuda_available: bool) -> str:
+    """The device the run uses ("auto" resolved); a CUDA device without CUDA is a
+    ``ConfigError`` naming the flags that fix it."""
+    if device == "auto":
+        return "cuda" if cuda_available else "cpu"
+    if device.startswith("cuda") and not cuda_available:
+        raise ConfigError(f"device {device!r} requested (--device or the config's device key) "
+                          "but CUDA is not available (torch.cuda.is_available() is False): "
+                          "use --device cpu or --device auto")
+    return device
+
+
+def with_resolved_checkpoints(config: dict, progress: bool) -> dict:
+    """``config`` with the local path of every zoo file it needs as its checkpoint,
+    downloading what is missing first; every file that cannot be had is listed in one
+    ``WeightsUnavailableError`` (address, cache path, flag) before any model is built."""
+    needed = needed_weights(config)
+    paths = resolve_all(needed, progress=progress)
+    resolved = {**config, "detector": dict(config["detector"]), "pose": dict(config["pose"])}
+    for item, path in zip(needed, paths):
+        section = "detector" if item.flag == DETECTOR_FLAG else "pose"
+        resolved[section]["checkpoint"] = str(path)
+    return resolved
+
+
+def make_parent_folder(path: Path, flag: str) -> None:
+    """Create the folder ``path`` is written into (an ``OutputError`` naming ``flag``)."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{flag} {path}: cannot create its folder {Path(path).parent}: "
+                          f"{e.strerror or e}") from e
+
+
+def summary(writer: TrackWriter, path: Path, fps: float, setup: str) -> str:
+    """The end-of-run lines: what the file holds (after the output's score filters)."""
+    people = writer.people_per_frame or [0]
+    lifetimes = sorted(writer.frames_per_track.values())
+    lines = [f"wrote {writer.num_frames} frames, {len(lifetimes)} tracks to {path} "
+             f"({fps:.1f} frames/s)",
+             f"people per frame: mean {sum(people) / len(people):.1f}, max {max(people)}"]
+    if lifetimes:
+        short = sum(frames <= SHORT_TRACK_FRAMES for frames in lifetimes)
+        lines.append(f"track lifetimes: median {_median(lifetimes):g} frames, longest "
+                     f"{lifetimes[-1]}; {short} of {len(lifetimes)} tracks live "
+                     f"<= {SHORT_TRACK_FRAMES} frames")
+    return "\n".join(lines + [setup])
+
+
+def _median(values: list) -> float:
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 class _Renderer:

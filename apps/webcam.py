@@ -32,9 +32,9 @@ from apps import cli
 from apps.config import build_stages, flag_overrides, load_run_config
 from tracker.errors import OutputError
 from tracker.files import CONFIG_DIR, write_json_atomically
-from tracker.io.live import LatencyStats, LatestFrameReader, RateMeter
+from tracker.io.live import LatencyStats, LatestFrameReader, RateMeter, RealTimeRecorder
 from tracker.io.posetrack18 import TrackWriter, sequence_name_for
-from tracker.io.render import VideoWriter, draw_poses, draw_text_overlay
+from tracker.io.render import draw_poses, draw_text_overlay
 from tracker.io.video import CameraSource, SourceError, StreamSource, open_source
 
 PROG = "posetrack-webcam"
@@ -86,23 +86,27 @@ def load_config(args) -> dict:
 
 
 class _Outputs:
-    """--record video, --save tracks and snapshots; ``close`` finishes what was started."""
+    """--record video, --save tracks and snapshots; ``close`` finishes what was started.
+
+    The video is written in real time (``RealTimeRecorder``): each displayed image is held
+    until the next one, so a recording of a session that dropped frames lasts as long as the
+    session did instead of playing too fast.
+    """
 
     def __init__(self, args, fps: float, keypoint_names, writer_options) -> None:
-        self.record_path, self.fps = args.record, fps
-        self.video = None
+        self.record_path = args.record
+        self.video = RealTimeRecorder(args.record, fps) if args.record else None
         self.tracks = (TrackWriter(args.save, keypoint_names=keypoint_names,
                                    sequence_name=sequence_name_for(args.source), **writer_options)
                        if args.save else None)
+        self.ended_at = None     # wall-clock end of the video (the last display), if timed so
 
-    def add(self, result, canvas) -> None:
+    def add(self, result, canvas, shown_at: float) -> None:
+        """One processed frame; ``shown_at``: its time in seconds (see ``_frame_time``)."""
         if self.tracks is not None:
             self.tracks.add(result)
-        if self.record_path is not None:
-            if self.video is None:
-                height, width = canvas.shape[:2]
-                self.video = VideoWriter(self.record_path, self.fps, (width, height))
-            self.video.write(canvas)
+        if self.video is not None:
+            self.video.add(canvas, shown_at)
 
     def snapshot(self, canvas, frame_index: int) -> None:
         """Write ``canvas`` as a PNG and print its name (a failure is a warning)."""
@@ -115,9 +119,10 @@ class _Outputs:
     def close(self, written: list) -> None:
         """Finish both files (the second even if the first fails); ``written`` gets a line each."""
         try:
-            if self.video is not None:
-                self.video.close()
-                written.append(f"{self.video.frames_written} frames to {self.record_path}")
+            if self.video is not None and self.video.frames_added:
+                self.video.close(self.ended_at)
+                written.append(f"{self.video.frames_written} frames ({self.video.duration_s:.1f}"
+                               f" s, {self.video.frames_added} processed) to {self.record_path}")
         finally:
             if self.tracks is not None:
                 path = self.tracks.close()
@@ -220,9 +225,11 @@ def _loop(args, stages, session: _Session, outputs: _Outputs, window) -> None:
             if draw:
                 canvas = draw_text_overlay(draw_poses(frame.image, result.poses, result.track_ids,
                                                       stages.estimator.keypoint_set.names), lines)
-            outputs.add(result, canvas)
+            outputs.add(result, canvas, _frame_time(captured, reader))
             key = window.show(canvas) if window is not None else -1
             session.finished = time.perf_counter()
+            if reader.drop_stale:    # the recording's clock (see _frame_time)
+                outputs.ended_at = session.finished
             session.latency.add(session.finished - captured.captured_at)
             session.processed += 1
             meter.tick(session.finished)
@@ -236,6 +243,12 @@ def _loop(args, stages, session: _Session, outputs: _Outputs, window) -> None:
             paused = not paused
         elif key == SNAPSHOT_KEY and canvas is not None:
             outputs.snapshot(canvas, frame.index)
+
+
+def _frame_time(captured, reader: LatestFrameReader) -> float:
+    """When a processed frame happened, for the recording: the wall clock when frames are
+    dropped (a camera, or a file played as one), else the file's own time (every frame)."""
+    return captured.captured_at if reader.drop_stale else captured.frame.timestamp_s
 
 
 def _next_frame(reader: LatestFrameReader, timeout):

@@ -41,7 +41,8 @@ def bench_one(video: Path, overrides: dict, frames: int, device: str) -> dict:
     config = load_run_config(None, {
         "device": device,
         "detector": {"checkpoint": str(models / "rtmdet-nano-person" / "end2end.onnx")},
-        "pose": {"checkpoint": str(models / "pp-tinypose-256x192" / "pp_tinypose_256x192.onnx"),
+        "pose": {"name": "pp_tinypose_256x192",
+                 "checkpoint": str(models / "pp-tinypose-256x192" / "pp_tinypose_256x192.onnx"),
                  **overrides.get("pose", {})},
         **{k: v for k, v in overrides.items() if k != "pose"}})
     stages = build_stages(config, progress=False)

@@ -79,7 +79,8 @@ def bench_one(video: Path, config_file: Path, overrides: dict, loops: int, devic
         **overrides, "device": device,
         "detector": {"checkpoint": str(models / "rtmdet-nano-person" / "end2end.onnx"),
                      **overrides.get("detector", {})},
-        "pose": {"checkpoint": str(models / "pp-tinypose-256x192" / "pp_tinypose_256x192.onnx"),
+        "pose": {"name": "pp_tinypose_256x192",
+                 "checkpoint": str(models / "pp-tinypose-256x192" / "pp_tinypose_256x192.onnx"),
                  **overrides.get("pose", {})}})
     stages = build_stages(config, progress=False)
     pipeline = stages.pipeline

@@ -5,8 +5,8 @@ import inspect
 import pytest
 
 import detectors
-from apps.config import (DEFAULT_CONFIG, DETECTOR_OPTIONS, SCHEMA, SECTIONS, flag_overrides,
-                         load_run_config, section_keys)
+from apps.config import (DEFAULT_CONFIG, DETECTOR_OPTIONS, PRESETS, SCHEMA, SECTIONS,
+                         flag_overrides, load_run_config, section_keys)
 from apps.webcam import WEBCAM_CONFIG
 from detectors.mmdet_adapter import MMDetAPIDetector
 from tracker.errors import ConfigError
@@ -50,7 +50,8 @@ def test_every_constructor_argument_is_in_the_default_file():
         assert set(config[section]) == set(SCHEMA[section]), section
 
 
-@pytest.mark.parametrize("path", [DEFAULT_CONFIG, WEBCAM_CONFIG], ids=["default", "webcam"])
+@pytest.mark.parametrize("path", [DEFAULT_CONFIG, WEBCAM_CONFIG, *PRESETS.values()],
+                         ids=["default", "webcam", *PRESETS])
 def test_every_key_of_the_shipped_files_is_in_the_schema(path):
     data = read_yaml(path)
     assert set(data) <= {"device", *SECTIONS}

@@ -8,6 +8,9 @@ import pytest
 
 from apps import run
 from tests.shared_data import shared_path
+from tracker.io.posetrack18 import TrackWriter
+from tracker.pose.zoo import keypoint_sets
+from tracker.types import FrameResult, Poses
 
 DETECTOR = ("models", "rtmdet-nano-person", "end2end.onnx")
 POSE = ("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")
@@ -36,7 +39,10 @@ def test_video_to_posetrack18_json_and_rendered_video(tmp_path, capsys):
     assert {a["track_id"] for a in data["annotations"]} == {0, 1}
     capture = cv2.VideoCapture(str(render))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
-    assert "wrote 6 frames, 2 tracks" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "wrote 6 frames, 2 tracks" in err
+    assert "people per frame: mean 2.0, max 2" in err
+    assert "track lifetimes: median 6 frames, longest 6; 0 of 2 tracks live <= 3 frames" in err
 
 
 def test_posetrack_frame_folder_gives_poseval_file_names(tmp_path):
@@ -100,6 +106,8 @@ def test_truncated_video_processes_frames_up_to_the_damage(tmp_path, capsys):
 def _fails(args, capsys, *needles):
     assert run.main(args) == 1
     err = capsys.readouterr().err
+    if err.startswith("posetrack-run: preset "):      # the run had started: the first line
+        err = err.split("\n", 1)[1]
     assert err.startswith("posetrack-run: error: ")
     for needle in needles:
         assert needle in err
@@ -149,8 +157,69 @@ def test_bad_config_and_output_folder(tmp_path, capsys):
     config.write_text("tracker:\n  min_similarty: 0.2\n")
     _fails([_video(), "--out", str(tmp_path / "t.json"), "--config", str(config), *_models()],
            capsys, "run.yaml", "min_similarty")
-    _fails([_video(), "--out", str(tmp_path / "no" / "t.json"), *_models()], capsys,
-           "does not exist")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _fails([_video(), "--out", str(blocker / "t.json"), "--max-frames", "1", *_models()],
+           capsys, "--out", "cannot create its folder", "a-file")
+
+
+def test_output_and_render_folders_are_created(tmp_path, capsys):
+    """The README's frame-folder example writes into pred/, which need not exist."""
+    folder = shared_path(*POSETRACK, "images", "val", "012834_mpii_test")
+    out, render = tmp_path / "pred" / "012834_mpii_test.json", tmp_path / "renders" / "r.mp4"
+    assert run.main([str(folder), "--out", str(out), "--render", str(render), "--quiet",
+                     "--no-flip", *_models()]) == 0
+    assert len(json.loads(out.read_text())["images"]) == 1       # the folder's one frame
+    assert render.stat().st_size > 0
+
+
+@pytest.mark.parametrize("flag,value,expected", [
+    ("--detect-every", "0", "must be an integer >= 1, got 0"),
+    ("--pose-every", "0", "must be an integer >= 1, got 0"),
+    ("--stride", "0", "must be an integer >= 1, got 0"),
+    ("--max-frames", "0", "must be an integer >= 1, got 0"),
+    ("--max-people", "-1", "must be an integer >= 0, got -1"),
+    ("--start", "-2", "must be an integer >= 0, got -2"),
+    ("--detect-every", "two", "expected an integer >= 1, got 'two'")])
+def test_invalid_counts_exit_2_naming_the_flag(capsys, flag, value, expected):
+    with pytest.raises(SystemExit) as info:
+        run.main(["video.mp4", "--out", "t.json", flag, value])
+    assert info.value.code == 2
+    assert f"argument {flag}: {expected}" in capsys.readouterr().err
+
+
+def test_cuda_device_without_a_gpu_names_the_flags(tmp_path, capsys, monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    err = _fails([_video(), "--out", str(tmp_path / "t.json"), "--device", "cuda", *_models()],
+                 capsys, "device 'cuda' requested", "use --device cpu or --device auto")
+    assert "device='cpu'" not in err
+
+
+def _frame(index, box_scores, track_ids):
+    n = len(box_scores)
+    keypoints = np.tile(np.linspace(10, 100, 17, dtype=np.float32)[:, None], (n, 1, 2))
+    poses = Poses(keypoints=keypoints, keypoint_scores=np.full((n, 17), 0.9, np.float32),
+                  boxes_xyxy=np.tile(np.float32([10, 10, 100, 100]), (n, 1)),
+                  box_scores=np.float32(box_scores))
+    return FrameResult(index=index, name=f"{index:06d}.jpg", poses=poses,
+                       track_ids=np.array(track_ids, np.int64))
+
+
+def test_summary_counts_what_was_written_not_what_was_tracked(tmp_path):
+    """Track 2 is tracked but every one of its poses is below --min-person-score."""
+    writer = TrackWriter(tmp_path / "t.json", sequence_name="seq", min_person_score=0.5,
+                         keypoint_names=keypoint_sets()["posetrack18"].names)
+    for index, (scores, ids) in enumerate([([0.9, 0.8, 0.2], [0, 1, 2]), ([0.9, 0.3], [0, 2]),
+                                           ([0.9, 0.9], [0, 3]), ([0.9], [0])]):
+        writer.add(_frame(index, scores, ids))
+    path = writer.close()
+    assert writer.max_track_id + 1 == 4                  # what the old summary reported
+    assert run.summary(writer, path, 10.0, "preset fast (test)").splitlines() == [
+        f"wrote 4 frames, 3 tracks to {path} (10.0 frames/s)",
+        "people per frame: mean 1.5, max 2",
+        "track lifetimes: median 1 frames, longest 4; 2 of 3 tracks live <= 3 frames",
+        "preset fast (test)"]
 
 
 def test_command_line_errors_exit_2(capsys):

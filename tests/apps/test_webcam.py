@@ -73,9 +73,32 @@ def test_simulated_camera_drops_stale_frames_and_writes_all_outputs(tmp_path, ca
     assert len(indices) == 10 and np.diff(indices).min() >= 1 and np.diff(indices).max() >= 2
     people = [sum(a["image_id"] == i for a in tracks["annotations"]) for i in range(10)]
     assert min(people) >= 1 and {0, 1} <= {a["track_id"] for a in tracks["annotations"]}
-    assert _frame_count(tmp_path / "live.mp4") == 10
+    assert _frame_count(tmp_path / "live.mp4") > 10   # held while frames were dropped
     err = capsys.readouterr().err
-    assert "wrote 10 frames to" in err and "processed 10 frames, latency p50" in err
+    assert "10 processed) to" in err and "processed 10 frames, latency p50" in err
+
+
+def _video_duration_s(path):
+    capture = OpenCVCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return _frame_count(path) / fps
+
+
+def test_a_recording_lasts_as_long_as_the_session_although_frames_were_dropped(
+        tmp_path, capsys, slow_pipeline):
+    """The session's frames are processed at <= 20 fps against the camera's 30: each shown
+    image is held until the next, so the video plays in real time, not 1.5-3x too fast."""
+    started = time.perf_counter()
+    code = webcam.main(["--source", str(shared_path(*VIDEO)), "--no-display", "--max-frames",
+                        "20", *_outputs(tmp_path), *_models()])
+    assert code == 0
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    session_s = stats["frames_processed"] / stats["fps"]    # first frame to last display
+    assert stats["frames_dropped"] >= 20 and session_s < time.perf_counter() - started
+    duration = _video_duration_s(tmp_path / "live.mp4")
+    assert abs(duration - session_s) <= 0.1 * session_s, (duration, session_s)
+    assert f"s, 20 processed) to {tmp_path / 'live.mp4'}" in capsys.readouterr().err
 
 
 def test_no_realtime_processes_every_frame_until_the_end_of_the_file(tmp_path, capsys):
@@ -94,6 +117,7 @@ def test_no_realtime_processes_every_frame_until_the_end_of_the_file(tmp_path, c
     assert [image["frame_index"] for image in tracks["images"]] == list(range(8))
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert (stats["frames_read"], stats["frames_processed"], stats["frames_dropped"]) == (8, 8, 0)
+    assert _frame_count(tmp_path / "live.mp4") == 8       # every frame once, at the file's rate
 
 
 def test_config_layers_webcam_defaults_then_the_users_file_then_flags(tmp_path, capsys):
@@ -103,7 +127,7 @@ def test_config_layers_webcam_defaults_then_the_users_file_then_flags(tmp_path, 
                                                    "--pose-checkpoint", "tiny.onnx"]))
     assert config["pipeline"]["detect_every"] == 7                      # flag
     assert config["pose"] == {**config["pose"], "flip_test": True,      # file
-                              "checkpoint": "tiny.onnx", "name": "pp_tinypose_256x192"}
+                              "checkpoint": "tiny.onnx", "name": "res50_posetrack18_256x192"}
     assert config["flow"]["dis_preset"] == "ultrafast" and config["device"] == "auto"  # webcam
     assert config["tracker"]["similarity"] == "flow_oks"                # default.yaml
     mine.write_text("pipeline: {detect_evry: 2}\n")

@@ -257,6 +257,7 @@ def test_aliases_and_zoo_names_are_registered(alias, name):
 
 def test_zoo_detector_without_weights_names_url_and_path(tmp_path, monkeypatch):
     monkeypatch.setenv("POSETRACK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("POSETRACK_MIRROR")           # the zoo's own address (no network: patched)
     monkeypatch.setattr("urllib.request.urlopen", _offline)
     with pytest.raises(WeightsUnavailableError, match=r"could not download https://download"
                        r".openmmlab.com/mmdetection/v2.0/yolo/yolov3_d53_320_273e_coco/"

@@ -228,6 +228,7 @@ def test_archive_member_needs_a_url():
 
 def test_mirror_replaces_the_openmmlab_prefix_only(monkeypatch):
     url = "https://download.openmmlab.com/mmpose/top_down/resnet/res50.pth"
+    monkeypatch.delenv("POSETRACK_MIRROR")      # (tests/conftest.py sets one for every test)
     assert weights.mirrored_url(url) == url
     monkeypatch.setenv("POSETRACK_MIRROR", "http://127.0.0.1:8000/openmmlab")
     assert weights.mirrored_url(url) == ("http://127.0.0.1:8000/openmmlab/mmpose/top_down/"
