@@ -225,11 +225,11 @@ def make_parent_folder(path: Path, flag: str) -> None:
 
 def summary(writer: TrackWriter, path: Path, fps: float, setup: str) -> str:
     """The end-of-run lines: what the file holds (after the output's score filters)."""
-    people = writer.people_per_frame or [0]
+    mean_people = writer.num_annotations / writer.num_frames if writer.num_frames else 0.0
     lifetimes = sorted(writer.frames_per_track.values())
     lines = [f"wrote {writer.num_frames} frames, {len(lifetimes)} tracks to {path} "
              f"({fps:.1f} frames/s)",
-             f"people per frame: mean {sum(people) / len(people):.1f}, max {max(people)}"]
+             f"people per frame: mean {mean_people:.1f}, max {writer.max_people_in_frame}"]
     if lifetimes:
         short = sum(frames <= SHORT_TRACK_FRAMES for frames in lifetimes)
         lines.append(f"track lifetimes: median {_median(lifetimes):g} frames, longest "

@@ -236,8 +236,8 @@ class TrackWriter:
         self._images: list[dict] = []
         self.num_annotations = 0
         self.max_track_id = -1
-        #: people written in each frame, in frame order (after the score filters)
-        self.people_per_frame: list[int] = []
+        #: most people written in one frame (after the score filters)
+        self.max_people_in_frame = 0
         #: track id -> number of frames it was written in
         self.frames_per_track: dict[int, int] = {}
         handle, self._temporary = temporary_file_next_to(self.path)
@@ -262,7 +262,7 @@ class TrackWriter:
             keypoints, scores = coco_to_posetrack18(keypoints, scores)
         boxes_xywh = xyxy_to_xywh(poses.boxes_xyxy)
         layout = ENTRY_LAYOUTS[self.format]
-        self.people_per_frame.append(0)
+        written_before = self.num_annotations
         for i in np.flatnonzero(poses.box_scores >= self.min_person_score):
             present = ((scores[i] >= self.min_keypoint_score) & (scores[i] > 0)
                        & np.isfinite(keypoints[i]).all(1))
@@ -276,8 +276,9 @@ class TrackWriter:
             self._file.write(("," if self.num_annotations else "") + text)
             self.num_annotations += 1
             self.max_track_id = max(self.max_track_id, track_id)
-            self.people_per_frame[-1] += 1
             self.frames_per_track[track_id] = self.frames_per_track.get(track_id, 0) + 1
+        self.max_people_in_frame = max(self.max_people_in_frame,
+                                       self.num_annotations - written_before)
 
     def close(self) -> Path:
         """Finish the file and rename it onto ``path``; returns ``path``."""

@@ -200,7 +200,7 @@ class Pipeline:
         """The tracks' poses to build propagated boxes around (none without propagation;
         not those kept alive by propagation alone for ``max_propagated_frames``)."""
         if not self.propagate:
-            return self.tracker.propagated_poses()[:0]
+            return PropagatedPoses.empty(len(self.tracker.oks_sigmas))
         propagated = self.tracker.propagated_poses()
         if self.max_propagated_frames:
             propagated = propagated[propagated.frames_propagated < self.max_propagated_frames]

@@ -53,6 +53,11 @@ class PropagatedPoses:
     def __len__(self) -> int:
         return len(self.track_ids)
 
+    @classmethod
+    def empty(cls, num_keypoints: int) -> "PropagatedPoses":
+        return cls(track_ids=np.zeros(0, np.int64), poses=Poses.empty(num_keypoints),
+                   frames_propagated=np.zeros(0, np.int64))
+
     def __getitem__(self, index) -> "PropagatedPoses":
         return PropagatedPoses(track_ids=self.track_ids[index], poses=self.poses[index],
                                frames_propagated=self.frames_propagated[index])
@@ -127,9 +132,7 @@ class PoseTracker:
         """Latest pose of the tracks seen in the previous frame, moved by the last ``warp``."""
         recent = [t for t in self._tracks if t.frames_unseen == 0]
         if not recent:
-            return PropagatedPoses(track_ids=np.zeros(0, np.int64),
-                                   poses=Poses.empty(len(self.oks_sigmas)),
-                                   frames_propagated=np.zeros(0, np.int64))
+            return PropagatedPoses.empty(len(self.oks_sigmas))
         warped = np.stack([t.warped[-1] for t in recent])
         motion = warped - np.stack([t.keypoints[-1] for t in recent])
         finite = np.isfinite(motion).all(axis=2, keepdims=True)
