@@ -38,7 +38,9 @@ def parse_args(argv):
                         help="read sequences in directory order like poseval instead of "
                              "sorted by name (matters only for AP score ties)")
     cli.add_verbose_flag(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    cli.check_output_paths(parser, {"--json": args.json}, {})
+    return args
 
 
 def run(args) -> int:

@@ -8,7 +8,11 @@ Without --box/--boxes the whole image is one person box. A --boxes file of COCO 
 results for several images gives this image's boxes: chosen by --image-id, by the file name in
 --images (an annotation file's 'images' list), or by the number in a COCO file name
 (000000000785.jpg is image_id 785); an image that cannot be found is an error. Boxes scored
-below --min-box-score (default 0.3) are not posed. --render draws skeletons, boxes and
+below --min-box-score (default 0.3) are not posed. Box numbers must be finite, with x, y, x + w
+and y + h below 1e6 pixels in magnitude (else exit 2 for --box, 1 for --boxes, naming the file
+and entry); a box
+that cannot be posed (zero area, a negative side) gets keypoints ``[null, null, 0.0]``: the
+JSON never holds NaN/Infinity tokens. --render draws skeletons, boxes and
 labels "#<person> <box score>" (``tracker.io.render.draw_poses``). Exit codes: 0 ok, 1 bad input or
 failure (one line ``posetrack-pose: error: ...``; the traceback too with --verbose), 2 bad
 arguments, 130 Ctrl-C.
@@ -40,6 +44,10 @@ RENDER_SCORE_THRESHOLD = 0.3
 #: --min-box-score default: the box threshold of mmpose's top-down demos and of the RTMDet-nano
 #: detector here; a detection-results file made for AP keeps boxes down to ~0 (--min-box-score 0).
 DEFAULT_MIN_BOX_SCORE = 0.3
+#: --box / --boxes corners (x, y, x + width, y + height) must have magnitude below this many
+#: pixels: far beyond any image (1e308 would overflow the crop geometry). The same bound as
+#: detection files (``detectors.files``).
+MAX_BOX_COORDINATE = 1e6
 
 
 def parse_args(argv):
@@ -72,7 +80,32 @@ def parse_args(argv):
         parser.error("--image-id and --images select entries of a --boxes file")
     if not 0 <= args.min_box_score <= 1:
         parser.error(f"--min-box-score must be in [0, 1], got {args.min_box_score}")
+    for box in args.box or ():
+        problem = box_number_problem(box)
+        if problem:
+            parser.error(f"--box {problem}")
+    cli.check_output_paths(parser, {"--out": args.out, "--render": args.render},
+                           {"IMAGE": args.image, "--checkpoint": args.checkpoint,
+                            "--boxes": args.boxes, "--images": args.images})
     return args
+
+
+def box_number_problem(box) -> Optional[str]:
+    """Why the numbers of an [x, y, w, h] box are unusable, or None: they must be finite, and
+    x, y, x + w and y + h of magnitude below ``MAX_BOX_COORDINATE``."""
+    x, y, w, h = (float(v) for v in box)
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        return f"has a non-finite value: {list(box)!r}"
+    if any(abs(v) >= MAX_BOX_COORDINATE for v in (x, y, x + w, y + h)):
+        return (f"is out of range: {list(box)!r} (x, y, x + width and y + height must have "
+                f"magnitude below {MAX_BOX_COORDINATE:,.0f} px)")
+    return None
+
+
+def _check_box(box, where: str) -> None:
+    problem = box_number_problem(box)
+    if problem:
+        raise DetectionsFileError(f"{where}: 'bbox' {problem}")
 
 
 def _image_id(text: str):
@@ -124,10 +157,15 @@ def _plain_boxes(entries: list, path: Path) -> tuple[np.ndarray, np.ndarray]:
     for i, entry in enumerate(entries):
         box = entry.get("bbox") if isinstance(entry, dict) else entry
         if not (isinstance(box, list) and len(box) == 4
-                and all(isinstance(v, (int, float)) for v in box)):
+                and all(is_number(v) for v in box)):
             raise ValueError(f"{path}: entry {i}: expected [x, y, w, h] numbers, got {box!r}")
+        _check_box(box, f"{path}: entry {i}")
+        score = entry.get("score", 1.0) if isinstance(entry, dict) else 1.0
+        if not is_number(score) or not math.isfinite(score) or not 0 <= score <= 1:
+            raise DetectionsFileError(f"{path}: entry {i}: 'score' must be a finite number in "
+                                      f"[0, 1], got {score!r}")
         boxes.append(box)
-        scores.append(entry.get("score", 1.0) if isinstance(entry, dict) else 1.0)
+        scores.append(score)
     return np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores, np.float32)
 
 
@@ -140,6 +178,7 @@ def _results_by_image(entries: list, path: Path) -> dict:
             raise DetectionsFileError(f"{where}: expected a COCO detection result with an "
                                       f"'image_id' like the other entries, got {entry!r}")
         box = parse_bbox_xywh(entry.get("bbox"), where)
+        _check_box(box, where)
         score = entry.get("score", 1.0)
         if not is_number(score) or not math.isfinite(score):
             raise DetectionsFileError(f"{where}: 'score' must be a finite number, got {score!r}")
@@ -197,6 +236,13 @@ def _lookup_by_trailing_parts(index: FileNameIndex, image: Path) -> Optional[str
     return None
 
 
+def json_numbers(values) -> list:
+    """Python floats for JSON, ``None`` (``null``) for NaN and infinities: the file never
+    holds the non-standard ``NaN``/``Infinity`` tokens (a keypoint of a box that cannot be
+    posed is ``[null, null, 0.0]``)."""
+    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, np.float64)]
+
+
 def write_output(path: Path, write) -> None:
     """``write(temporary_path)``, then rename onto ``path`` (its folder is made if missing):
     a failure leaves no partial file."""
@@ -229,12 +275,13 @@ def run(args) -> int:
     result = {
         "image": str(args.image), "model": str(args.model),
         "keypoint_names": list(model.keypoint_set.names),
-        "persons": [{"bbox_xywh": box.tolist(), "bbox_score": float(score),
-                     "keypoints": np.concatenate([kpts, kscores[:, None]], 1).tolist()}
+        "persons": [{"bbox_xywh": json_numbers(box), "bbox_score": json_numbers([score])[0],
+                     "keypoints": [json_numbers(row) for row in
+                                   np.concatenate([kpts, kscores[:, None]], 1)]}
                     for box, score, kpts, kscores in zip(boxes, scores, poses.keypoints,
                                                          poses.keypoint_scores)],
     }
-    text = json.dumps(result, allow_nan=True)
+    text = json.dumps(result, allow_nan=False)
     if args.out:
         write_output(args.out, lambda tmp: tmp.write_text(text))
     else:

@@ -14,17 +14,22 @@ flip test, for a CPU. Without ``--preset`` it is ``accurate`` when CUDA is avail
 resolved (downloaded into the cache) before any model is built; what cannot be had is listed in
 one error with its address, its cache path and the flag that passes a local file.
 
-Exit codes: 0 done (warnings about the source are printed), 1 the run could not start or
-failed (one line ``posetrack-run: error: ...`` naming the file and what is wrong; the
-traceback too with --verbose), 2 bad command line, 130 interrupted with Ctrl-C (the frames
-finished so far are written).
+Outputs: the JSON and the ``--render`` video are written under hidden temporary names
+(unique per process) next to their paths and renamed into place when the run succeeds, so an
+earlier file is only ever replaced by a complete one; a failed run removes them. An output
+path that is an input or the other output, or an existing folder, is refused before any
+model is loaded.
+
+Exit codes: 0 done (warnings about the source are printed as they are met), 1 the run could
+not start or failed (one line ``posetrack-run: error: ...`` naming the file and what is
+wrong; the traceback too with --verbose), 2 bad command line, 130 stopped with Ctrl-C, 143
+by SIGTERM, 129 by SIGHUP (each writes the frames finished so far, JSON and render).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 from tqdm import tqdm
@@ -32,9 +37,11 @@ from tqdm import tqdm
 from apps import cli
 from apps.config import PRESETS, build_stages, flag_overrides, load_run_config
 from apps.weights import DETECTOR_FLAG, needed_weights
+from detectors.precomputed import CocoDetectionsFile
 from tracker.errors import ConfigError, OutputError
+from tracker.files import check_output_folder
 from tracker.io.posetrack18 import TrackWriter, sequence_name_for
-from tracker.io.video import open_source
+from tracker.io.video import SourceError, open_source
 from tracker.weights import resolve_all
 
 PROG = "posetrack-run"
@@ -111,7 +118,18 @@ def parse_args(argv):
     parser.add_argument("--max-frames", type=int_at_least(1), help="stop after this many frames")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     cli.add_verbose_flag(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_outputs(parser, args)
+    return args
+
+
+def check_outputs(parser, args) -> None:
+    """Exit 2 before any work for an output that is an input, the other output or a folder."""
+    cli.check_output_paths(
+        parser, {"--out": args.out, "--render": args.render},
+        {"SOURCE": args.source, "--config": args.config,
+         "--detector-checkpoint": args.detector_checkpoint,
+         "--pose-checkpoint": args.pose_checkpoint})
 
 
 def overrides_from(args) -> dict:
@@ -137,56 +155,91 @@ def run(args) -> int:
     config = with_resolved_checkpoints(config, progress=not args.quiet)
     source = open_source(args.source, start=args.start, stride=args.stride,
                          max_frames=args.max_frames)
-    with ExitStack() as stack:
-        stack.enter_context(source)
-        stages = build_stages(config, progress=not args.quiet)
-        names = stages.estimator.keypoint_set.names
+    with source:
+        if source.num_frames == 0:
+            raise SourceError(no_frames_message(source, args.start))
         for path, flag in ((args.out, "--out"), (args.render, "--render")):
             if path is not None:
                 make_parent_folder(path, flag)
+        stages = build_stages(config, progress=not args.quiet)
+        names = stages.estimator.keypoint_set.names
         writer = TrackWriter(args.out, keypoint_names=names,
                              sequence_name=args.sequence_name or sequence_name_for(args.source),
                              **stages.writer_options)
         renderer = _Renderer(args.render, source.fps, names) if args.render else None
-        if renderer is not None:
-            stack.callback(renderer.close)
-        interrupted, elapsed = _track(args, source, stages, writer, renderer)
-        path = writer.close()
-    for warning in source.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        stop, elapsed = _track(args, source, stages, writer, renderer)
+        if writer.num_frames == 0 and stop is None:
+            writer.abort()
+            raise SourceError(no_frames_message(source, args.start))
+    with cli.stops_deferred():      # a stop now waits until both files are in place
+        path = _finish(writer, renderer)
     if writer.max_track_id > 999 and writer.format == "posetrack18":
         print(f"warning: track ids go up to {writer.max_track_id}; the PoseTrack18 format "
               "expects 0-999", file=sys.stderr)
-    if interrupted:
-        print(f"interrupted: wrote the {writer.num_frames} frames finished so far to {path}",
-              file=sys.stderr)
-        return cli.INTERRUPTED
+    if stop is not None:
+        print(f"{cli.stop_description(stop)}: wrote the {writer.num_frames} frames finished so "
+              f"far to {path}", file=sys.stderr)
+        return cli.stop_exit_code(stop)
     fps = writer.num_frames / elapsed if elapsed > 0 else 0.0
     print(summary(writer, path, fps, setup), file=sys.stderr)
     return 0
 
 
-def _track(args, source, stages, writer, renderer) -> tuple[bool, float]:
-    """Every frame through the pipeline into the writer: (interrupted, seconds)."""
+def _track(args, source, stages, writer, renderer) -> tuple:
+    """Every frame through the pipeline into the writers: (the ``KeyboardInterrupt`` that
+    stopped it or None, seconds). Any other exception drops both outputs."""
     started = time.perf_counter()
     bar = tqdm(total=source.num_frames, unit="frame", disable=args.quiet,
                desc=Path(str(args.source)).name or str(args.source))
+    frames = []     # (index, name) of every frame, for a detections file's coverage check
     try:
         for frame in source:
+            frames.append((frame.index, frame.name))
             result = stages.pipeline(frame)
-            writer.add(result)
-            if renderer is not None:
-                renderer.write(frame, result)
+            with cli.stops_deferred():      # a stop lands between frames: outputs agree
+                writer.add(result)
+                if renderer is not None:
+                    renderer.write(frame, result)
             bar.update(1)
             bar.set_postfix(people=len(result))
-    except KeyboardInterrupt:
-        return True, time.perf_counter() - started
+        if isinstance(stages.pipeline.detector, CocoDetectionsFile):   # made for these frames?
+            whole = args.start == 0 and args.stride == 1 and args.max_frames is None
+            for warning in stages.pipeline.detector.check_coverage(frames, whole_source=whole):
+                print(f"warning: {warning}", file=sys.stderr)
+    except KeyboardInterrupt as stop:     # Ctrl-C, SIGTERM, SIGHUP (cli.Stopped)
+        return stop, time.perf_counter() - started
     except BaseException:
         writer.abort()
+        if renderer is not None:
+            renderer.abort()
         raise
     finally:
         bar.close()
-    return False, time.perf_counter() - started
+    return None, time.perf_counter() - started
+
+
+def _finish(writer: TrackWriter, renderer) -> Path:
+    """Close the JSON, then the render (a render that fails does not lose the JSON)."""
+    try:
+        path = writer.close()
+    except BaseException:
+        if renderer is not None:
+            renderer.abort()
+        raise
+    if renderer is not None:
+        try:
+            renderer.close()
+        except OutputError as error:
+            raise OutputError(f"--render: {error} (the tracks were written to {path})") from error
+    return path
+
+
+def no_frames_message(source, start: int) -> str:
+    """Why a run got no frame: past the end with --start, or nothing decodable."""
+    if start > 0:
+        return (f"{source.name}: no frame at or after --start {start} (the source has fewer "
+                "frames); give a smaller --start")
+    return f"{source.name}: no frame could be read"
 
 
 def check_device(device: str, cuda_available: bool) -> str:
@@ -244,23 +297,29 @@ def _median(values: list) -> float:
 
 
 class _Renderer:
-    """Draws each result and writes the video (opened at the first frame's size)."""
+    """Draws each result and writes the video, opened at the first frame's size; frames of
+    another size (a folder of mixed images) are letterboxed into it."""
 
     def __init__(self, path: Path, fps: float, keypoint_names) -> None:
-        self.path, self.fps, self.keypoint_names = path, fps, keypoint_names
+        self.path, self.fps, self.keypoint_names = check_output_folder(path), fps, keypoint_names
         self._writer = None
 
     def write(self, frame, result) -> None:
-        from tracker.io.render import VideoWriter, draw_poses
+        from tracker.io.render import draw_poses
+        from tracker.io.video_writer import VideoWriter, letterboxed
+        canvas = draw_poses(frame.image, result.poses, result.track_ids, self.keypoint_names)
         if self._writer is None:
             height, width = frame.image.shape[:2]
             self._writer = VideoWriter(self.path, self.fps, (width, height))
-        self._writer.write(draw_poses(frame.image, result.poses, result.track_ids,
-                                      self.keypoint_names))
+        self._writer.write(letterboxed(canvas, self._writer.frame_size_wh))
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,9 +15,7 @@ traceback too with --verbose), 2 bad arguments, 130 Ctrl-C (finished sequences a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
@@ -25,7 +23,7 @@ from tqdm import tqdm
 from apps import cli
 from apps.config import build_stages, flag_overrides, load_run_config
 from tracker.errors import ConfigError
-from tracker.eval import evaluate
+from tracker.eval import evaluate_files
 from tracker.eval.dataset import find_sequences, sequence_frames
 from tracker.files import write_json_atomically
 from tracker.io.posetrack18 import TrackWriter
@@ -62,7 +60,11 @@ def parse_args(argv):
                              "as the seed's tables do; the paper uses 0.4 for MOTA")
     parser.add_argument("--quiet", action="store_true")
     cli.add_verbose_flag(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    cli.check_output_paths(parser, {"--json": args.json},
+                           {"--config": args.config,
+                            "--detector-checkpoint": args.detector_checkpoint})
+    return args
 
 
 def _overrides(args, sequence) -> dict:
@@ -100,10 +102,10 @@ def run(args) -> int:
         for sequence in tqdm(todo, unit="seq", desc="sequences", disable=args.quiet):
             stages = _stages_for(args, sequence, stages)
             _track_sequence(args, stages, sequence)
-    except KeyboardInterrupt:
-        print(f"interrupted: finished sequences are in {args.out}; run again to resume",
-              file=sys.stderr)
-        return cli.INTERRUPTED
+    except KeyboardInterrupt as stop:     # Ctrl-C, SIGTERM, SIGHUP
+        print(f"{cli.stop_description(stop)}: finished sequences are in {args.out}; run "
+              "again to resume", file=sys.stderr)
+        return cli.stop_exit_code(stop)
     return _score(args, sequences)
 
 
@@ -134,10 +136,8 @@ def _track_sequence(args, stages, sequence) -> None:
 
 
 def _score(args, sequences) -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        for sequence in sequences:      # evaluate exactly the selected sequences
-            os.symlink(sequence.annotation_file.resolve(), Path(folder) / f"{sequence.name}.json")
-        results = evaluate(folder, args.out)
+    # exactly the selected sequences, each GT file as the user named it (so do the errors)
+    results = evaluate_files((s.annotation_file, args.out / f"{s.name}.json") for s in sequences)
     print(results.table())
     if args.json:
         write_json_atomically(args.json, results.to_dict())

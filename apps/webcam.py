@@ -74,6 +74,11 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.max_frames is not None and args.max_frames < 1:
         parser.error(f"--max-frames must be >= 1, got {args.max_frames}")
+    cli.check_output_paths(
+        parser, {"--record": args.record, "--save": args.save, "--stats": args.stats},
+        {"--source": args.source, "--config": args.config,
+         "--detector-checkpoint": args.detector_checkpoint,
+         "--pose-checkpoint": args.pose_checkpoint})
     return args
 
 
@@ -194,8 +199,6 @@ def run(args, session: _Session) -> int:
                                            drop_stale=args.realtime or live)
         stack.enter_context(session.reader)
         _loop(args, stages, session, outputs, window)
-    for warning in source.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     if session.quit or session.processed == args.max_frames:
         return 0
     if live:

@@ -4,14 +4,26 @@ Shared by ``precomputed.py`` (detection results) and ``posetrack_gt.py`` (annota
 JSON itself is read by ``tracker.files.read_json`` (PoseTrack18 files by
 ``tracker.io.posetrack18.read_posetrack18``). Every error is a ``DetectionsFileError`` (a
 ``FileFormatError``) naming the file, the entry index and the field.
+
+Value ranges checked at load (so that no value fails later, e.g. when the output JSON is
+written): box coordinates ``x``, ``y``, ``x + width``, ``y + height`` have magnitude below
+``MAX_COORDINATE`` (1e6 px), scores are finite numbers in [0, 1], a ``category_id`` is an
+integer (1 = person; a string such as "1" is an error, not "some other category").
 """
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Iterable, Optional
 
 from tracker.errors import FileFormatError
+
+#: COCO's category id of "person" (PoseTrack18 uses the same).
+PERSON_CATEGORY_ID = 1
+#: Box corners (x, y, x + width, y + height) must have magnitude below this many pixels: far
+#: beyond any frame, small enough for float32 and for every later computation to stay finite.
+MAX_COORDINATE = 1e6
 
 
 class DetectionsFileError(FileFormatError):
@@ -24,7 +36,8 @@ def is_number(value) -> bool:
 
 
 def parse_bbox_xywh(value, where: str) -> tuple[float, float, float, float]:
-    """A COCO ``bbox`` [x, y, width, height] checked to be 4 finite numbers with sides >= 0.
+    """A COCO ``bbox`` [x, y, width, height] checked to be 4 finite numbers with sides >= 0
+    and corners of magnitude below ``MAX_COORDINATE``.
 
     Args:
         value: the JSON value of the ``bbox`` field.
@@ -39,7 +52,31 @@ def parse_bbox_xywh(value, where: str) -> tuple[float, float, float, float]:
     x, y, w, h = (float(v) for v in value)
     if w < 0 or h < 0:
         raise DetectionsFileError(f"{where}: 'bbox' has a negative width or height: {value!r}")
+    if any(abs(v) >= MAX_COORDINATE for v in (x, y, x + w, y + h)):
+        raise DetectionsFileError(
+            f"{where}: 'bbox' is out of range: {value!r} (x, y, x + width and y + height must "
+            f"have magnitude below {MAX_COORDINATE:,.0f} px)")
     return x, y, w, h
+
+
+def parse_score(value, where: str) -> float:
+    """A detection ``score`` checked to be a finite number in [0, 1]."""
+    if not is_number(value) or not math.isfinite(value) or not 0 <= value <= 1:
+        raise DetectionsFileError(f"{where}: 'score' must be a finite number in [0, 1], "
+                                  f"got {value!r}")
+    return float(value)
+
+
+def is_person(entry: dict, where: str) -> bool:
+    """True when ``entry`` has no ``category_id`` or ``PERSON_CATEGORY_ID``; a category id
+    that is not an integer (a string "1", null, 1.5) is an error."""
+    if "category_id" not in entry:
+        return True
+    value = entry["category_id"]
+    if not is_number(value) or not float(value).is_integer():
+        raise DetectionsFileError(f"{where}: 'category_id' must be an integer category id "
+                                  f"({PERSON_CATEGORY_ID} = person), got {value!r}")
+    return value == PERSON_CATEGORY_ID
 
 
 def image_file_names(data, where: str) -> dict[int, str]:
@@ -104,6 +141,31 @@ class FileNameIndex:
                 "name frames with their sequence folder (e.g. 'seq/000000.jpg') or select "
                 "one sequence")
         return found[0] if found else None
+
+
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
+def name_form(name: str) -> tuple:
+    """The form of the last component of a file or frame name, to tell naming schemes apart:
+    the text between its digit runs, and each digit run as (width, zero-padded).
+
+    "000012.jpg" -> (("", ".jpg"), ((6, True),)); "12.jpg" -> (("", ".jpg"), ((2, False),)).
+    """
+    parts = _parts(name)
+    pieces = _DIGIT_RUNS.split(parts[-1] if parts else "")
+    runs = tuple((len(run), len(run) > 1 and run[0] == "0") for run in pieces[1::2])
+    return tuple(pieces[0::2]), runs
+
+
+def same_naming(form_a: tuple, form_b: tuple) -> bool:
+    """True when names of these ``name_form``s can come from one naming scheme: the same text,
+    and digit runs of equal width or both unpadded ("000012.jpg" and "000345.jpg", "9.jpg"
+    and "10.jpg"; not "000012.jpg" and "000000000012.jpg", "000012" and "000012.jpg")."""
+    (text_a, runs_a), (text_b, runs_b) = form_a, form_b
+    return text_a == text_b and all(
+        width_a == width_b or not (padded_a or padded_b)
+        for (width_a, padded_a), (width_b, padded_b) in zip(runs_a, runs_b))
 
 
 def in_sequence(file_name: str, sequence: str) -> bool:

@@ -11,9 +11,11 @@ per video; also the Bonn PoseTrack conversion) holds:
 Each frame gets the boxes of its annotations, score 1.0, in file order. Annotations are
 skipped (not errors) when they have no ``bbox`` (missing, null or empty), a box of zero
 width or height, no ``keypoints`` with visibility > 0 (PoseTrack18 keeps such people for
-the ignore logic; they are not evaluated), or a ``category_id`` other than 1. A ``bbox``
-that is malformed, non-finite or has a negative side, malformed ``keypoints`` or an
-``image_id`` that is not in ``images`` are ``DetectionsFileError``; a file that is not a
+the ignore logic; they are not evaluated), or an integer ``category_id`` other than 1. A
+``bbox`` that is malformed, non-finite, has a negative side or a corner beyond 1e6 px
+(``files.MAX_COORDINATE``), a ``category_id`` that is not an integer (a string "1"),
+malformed ``keypoints`` or an ``image_id`` that is not in ``images`` are
+``DetectionsFileError``; a file that is not a
 PoseTrack18 file is a ``FileFormatError`` of its reader, ``tracker.io.posetrack18``. Boxes
 are not clipped to the frame (PoseTrack18 boxes may reach past it).
 """
@@ -25,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from detectors.base import make_detections
-from detectors.files import DetectionsFileError, FileNameIndex, is_number, parse_bbox_xywh
-from detectors.precomputed import KEYS, PERSON_CATEGORY_ID
+from detectors.files import (DetectionsFileError, FileNameIndex, is_number, is_person,
+                             parse_bbox_xywh)
+from detectors.precomputed import KEYS
 from tracker.io.posetrack18 import read_posetrack18
 from tracker.types import Detections, Frame
 
@@ -107,7 +110,7 @@ class PoseTrackGroundTruthBoxes:
         if not isinstance(image_id, (int, str)) or image_id not in self._file_names:
             raise DetectionsFileError(f"{where}: 'image_id' {image_id!r} is not among the "
                                       f"{len(self._file_names)} images of the file")
-        if annotation.get("category_id", PERSON_CATEGORY_ID) != PERSON_CATEGORY_ID:
+        if not is_person(annotation, where):
             return None
         if not annotation.get("bbox"):
             return None

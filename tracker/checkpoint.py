@@ -1,14 +1,17 @@
 """Reading OpenMMLab checkpoint files without mmcv (pose networks and detectors alike).
 
 ``load_tensors`` reads an ``{'meta', 'state_dict'}`` file or a plain state dict with
-``torch.load(weights_only=True)``, CRC-checks zip checkpoints (torch does not) and allows the
-numpy scalars mmcv-era files keep in ``meta``. ``key_mismatch`` lists what keeps a state dict
-from loading strictly. Network-specific key mapping lives with each network
-(``tracker.pose.checkpoint``, ``detectors.mmdet_checkpoint``).
+``torch.load(weights_only=True)`` (never ``weights_only=False``: a checkpoint cannot run
+code), CRC-checks zip checkpoints (torch does not) and allows the numpy scalars mmcv-era files
+keep in ``meta``. A file torch cannot read is a one-line ``CheckpointError`` naming it.
+``key_mismatch`` lists what keeps a state dict from loading strictly. Network-specific key
+mapping lives with each network (``tracker.pose.checkpoint``, ``detectors.mmdet_checkpoint``).
 """
 from __future__ import annotations
 
 import pickle
+import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -34,15 +37,17 @@ def load_tensors(path: str | Path, framework: str) -> dict:
     path = Path(path)
     _check_zip_integrity(path)
     try:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
-            with torch.serialization.safe_globals(_numpy_meta_globals()):
+        with warnings.catch_warnings():     # torch warns about any pickle protocol but 2
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            try:
                 obj = torch.load(path, map_location="cpu", weights_only=True)
+            except pickle.UnpicklingError:
+                with torch.serialization.safe_globals(_numpy_meta_globals()):
+                    obj = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
             KeyError, IndexError, UnicodeDecodeError, AttributeError, TypeError) as e:
         raise CheckpointError(f"{path} is not a readable torch checkpoint (truncated, corrupt or "
-                              f"not a .pth file): {type(e).__name__}: {e}") from e
+                              f"not a .pth file; torch.load failed: {load_problem(e)})") from e
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not obj or not all(
@@ -52,6 +57,21 @@ def load_tensors(path: str | Path, framework: str) -> dict:
                               f"expected {framework}'s {{'meta', 'state_dict'}} or a plain "
                               "state dict")
     return obj
+
+
+def load_problem(error: BaseException) -> str:
+    """One line saying why ``torch.load(weights_only=True)`` failed, without torch's advice
+    to load with ``weights_only=False`` (which would run any code the file holds)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    text = text.split("WeightsUnpickler error:", 1)[-1]
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    found = re.match(r"Unsupported global: GLOBAL (\S+) was not an allowed global", line)
+    if found:
+        return (f"it holds a Python object of type {found[1]}; only tensors and plain data "
+                "are read, never code")
+    line = line.split(". Please", 1)[0]
+    name = type(error).__name__
+    return f"{name}: {line}" if line else f"{name} (empty or cut short)"
 
 
 def _numpy_meta_globals() -> list:

@@ -40,26 +40,44 @@ def read_json(path: str | os.PathLike, what: str = "file") -> object:
 
 
 def read_yaml(path: str | os.PathLike) -> dict:
-    """The top-level mapping of a YAML config file; ``ConfigError`` naming the file otherwise."""
+    """The top-level mapping of a YAML config file; ``ConfigError`` naming the file otherwise
+    (one line: also for a file that is not UTF-8 text, e.g. a binary file)."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+        data = yaml.safe_load(path.read_bytes().decode("utf-8"))
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path} is not valid YAML: not UTF-8 text (byte "
+                          f"0x{e.object[e.start]:02x} at offset {e.start}); expected a YAML "
+                          "text file") from e
+    except yaml.YAMLError as e:     # one line: the problem and where it is
+        mark = getattr(e, "problem_mark", None)
+        if isinstance(e, yaml.reader.ReaderError) and isinstance(e.character, int):
+            problem = (f"unacceptable character #x{e.character:04x} at character "
+                       f"{e.position}: {e.reason}")
+        elif isinstance(e, yaml.MarkedYAMLError) and e.problem:
+            problem = e.problem + (f" at line {mark.line + 1}, column {mark.column + 1}"
+                                   if mark else "") + (f" ({e.context})" if e.context else "")
+        else:
+            problem = " ".join(str(e).split())
+        raise ConfigError(f"{path} is not valid YAML: {problem}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data
 
 
 def check_output_folder(path: str | os.PathLike) -> Path:
-    """``path`` as a ``Path`` whose folder exists; ``OutputError`` naming it otherwise."""
+    """``path`` as a ``Path`` that can be written: its folder exists and is writable, and it is
+    not itself a folder; ``OutputError`` naming it otherwise."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; give the path of a file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {path}: folder {folder} is not writable")
     return path
 
 

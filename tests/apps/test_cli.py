@@ -97,3 +97,53 @@ def test_report_error_with_context(capsys):
 def test_every_app_has_verbose(app, argv):
     assert app.parse_args([*argv, "--verbose"]).verbose is True
     assert app.parse_args(argv).verbose is False
+
+
+def _parser():
+    return argparse.ArgumentParser(prog="posetrack-x")
+
+
+def test_outputs_that_are_inputs_or_each_other_or_folders_exit_2(tmp_path, capsys):
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(b"x")
+    cases = [({"--out": image}, {"IMAGE": image}, "--out"),
+             ({"--out": tmp_path / "a" / ".." / "photo.jpg"}, {"IMAGE": image}, "is the input"),
+             ({"--out": tmp_path / "t.json", "--render": tmp_path / "t.json"}, {},
+              "--render and --out are the same file"),
+             ({"--out": tmp_path}, {}, "is a folder")]
+    for outputs, inputs, expected in cases:
+        with pytest.raises(SystemExit) as info:
+            cli.check_output_paths(_parser(), outputs, inputs)
+        assert info.value.code == 2
+        assert expected in capsys.readouterr().err
+    cli.check_output_paths(_parser(), {"--out": tmp_path / "t.json", "--render": None},
+                           {"SOURCE": "0", "--config": None, "IMAGE": image})   # all fine
+
+
+@pytest.mark.parametrize("app,argv", [
+    (pose_image, ["{image}", "--model", "m", "--out", "{image}"]),
+    (pose_image, ["{image}", "--model", "m", "--render", "{image}"]),
+    (webcam, ["--source", "{image}", "--record", "{image}"]),
+    (evaluate, ["gt", "pred", "--json", "{folder}"]),
+    (val, ["root", "--out", "pred", "--json", "{image}", "--config", "{image}"])])
+def test_every_app_refuses_outputs_that_destroy_inputs(tmp_path, capsys, app, argv):
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(b"keep")
+    with pytest.raises(SystemExit) as info:
+        app.main([a.format(image=image, folder=tmp_path) for a in argv])
+    assert info.value.code == 2
+    assert image.read_bytes() == b"keep"
+
+
+def test_stops_deferred_raise_at_the_end_of_the_block():
+    import os
+    import signal
+
+    with cli.stop_signals_raised():
+        done = []
+        with pytest.raises(cli.Stopped) as info:
+            with cli.stops_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                done.append("the whole block ran")
+        assert done == ["the whole block ran"] and cli.stop_exit_code(info.value) == 143
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL   # the handler is put back

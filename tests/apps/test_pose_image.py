@@ -229,3 +229,57 @@ def test_weights_download_of_model_without_url(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("POSETRACK_CACHE", str(tmp_path))
     assert weights.main(["download", "pp_tinypose_256x192"]) == 1
     assert str(tmp_path / "pp_tinypose_256x192.onnx") in capsys.readouterr().err
+
+
+def _strict_json(text):
+    """``json.loads`` that rejects the NaN/Infinity tokens strict JSON parsers refuse."""
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_box_that_cannot_be_posed_is_strict_json_with_zero_scores(tmp_path):
+    out = tmp_path / "poses.json"
+    assert pose_image.main([_image(), *_model_args(), "--box", *BOX, "--box", "5", "5", "0",
+                            "0", "--box", "5", "5", "-3", "10", "--out", str(out)]) == 0
+    persons = _strict_json(out.read_text())["persons"]
+    assert np.isfinite(persons[0]["keypoints"]).all()
+    for person in persons[1:]:
+        assert all(k == [None, None, 0.0] for k in person["keypoints"])
+
+
+@pytest.mark.parametrize("entries,message", [
+    ([[0, 0, 1e308, 1e308]], "entry 0: 'bbox' is out of range: [0, 0, 1e+308, 1e+308] (x, y, "
+                             "x + width and y + height must have magnitude below 1,000,000 px)"),
+    ([[1, 2, 3, 4], {"bbox": [1, 2, 3, 4], "score": 0.5}, {"bbox": [float("nan"), 0, 5, 5]}],
+     "entry 2: 'bbox' has a non-finite value: [nan, 0, 5, 5]"),
+    ([{"bbox": [1, 2, 3, 4], "score": float("inf")}], "entry 0: 'score' must be a finite"),
+    ([{"image_id": 785, "bbox": [1, 2, 3, 4]}, {"image_id": 785, "bbox": [999999, 0, 2, 5]}],
+     "entry 1: 'bbox' is out of range: [999999"),
+], ids=["huge", "nan", "infinite_score", "coco_results_huge"])
+def test_boxes_file_numbers_are_checked_at_load(tmp_path, capsys, entries, message):
+    boxes, out = tmp_path / "boxes.json", tmp_path / "poses.json"
+    boxes.write_text(json.dumps(entries))
+    out.write_bytes(b"earlier result")
+    assert pose_image.main([_image(), *_model_args(), "--boxes", str(boxes),
+                            "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"posetrack-pose: error: {boxes}: ")
+    assert message in err
+    assert out.read_bytes() == b"earlier result"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("box,message", [
+    (["0", "0", "1e308", "1e308"], "--box is out of range: [0.0, 0.0, 1e+308, 1e+308]"),
+    (["nan", "0", "10", "10"], "--box has a non-finite value: [nan, 0.0, 10.0, 10.0]"),
+])
+def test_box_flag_numbers_are_checked(capsys, box, message):
+    with pytest.raises(SystemExit) as info:
+        pose_image.main([_image(), *_model_args(), "--box", *box])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_json_numbers_turn_non_finite_values_into_null():
+    assert pose_image.json_numbers([1.5, float("nan"), float("inf"), np.float32(2)]) == \
+        [1.5, None, None, 2.0]

@@ -80,3 +80,46 @@ def test_each_sequence_gets_its_detector_section_from_the_config(tmp_path):
     args = val.parse_args([str(tmp_path), "--out", "pred", "--detector", "rtmdet-nano"])
     assert load_run_config(None, val._overrides(args, sequence))["detector"]["name"] == \
         "rtmdet-nano"
+
+
+def _root_with(tmp_path, sequence, mutate):
+    """A PoseTrack18 root with one sequence whose annotation file is changed by ``mutate``."""
+    root = tmp_path / "root"
+    (root / "annotations" / "val").mkdir(parents=True)
+    (root / "images" / "val").mkdir(parents=True)
+    (root / "images" / "val" / sequence).symlink_to(_root() / "images" / "val" / sequence)
+    data = json.loads((_root() / "annotations" / "val" / f"{sequence}.json").read_text())
+    mutate(data)
+    gt_file = root / "annotations" / "val" / f"{sequence}.json"
+    gt_file.write_text(json.dumps(data))
+    return root, gt_file
+
+
+def test_a_gt_file_the_evaluator_rejects_is_named_as_the_user_gave_it(tmp_path, capsys):
+    """Scoring reads the user's GT files themselves, not links in a deleted temporary
+    folder: the error names ROOT/annotations/val/<sequence>.json."""
+    sequence = "012834_mpii_test"
+    root, gt_file = _root_with(tmp_path, sequence,
+                               lambda d: d["annotations"][0].pop("bbox_head"))
+    out, metrics = tmp_path / "pred", tmp_path / "metrics.json"
+    metrics.write_bytes(b"earlier metrics")
+    assert val.main([str(root), "--out", str(out), "--json", str(metrics), *_pose()]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"posetrack-val: error: {gt_file}: annotations[0].bbox_head: missing")
+    assert metrics.read_bytes() == b"earlier metrics"
+    assert [p.name for p in out.iterdir()] == [f"{sequence}.json"]   # tracked, kept for resume
+
+
+def test_scoring_files_gives_the_numbers_of_a_folder(tmp_path, capsys):
+    from tracker.eval import evaluate
+
+    out = tmp_path / "pred"
+    assert val.main([str(_root()), "--out", str(out), "--sequences", "012834_mpii_test",
+                     "009473_mpii_test", *_pose()]) == 0
+    table = capsys.readouterr().out
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    for name in ("009473_mpii_test", "012834_mpii_test"):
+        (gt / f"{name}.json").symlink_to(_root() / "annotations" / "val" / f"{name}.json")
+    assert evaluate(gt, out).table() in table

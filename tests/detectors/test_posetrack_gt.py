@@ -98,6 +98,11 @@ def test_annotations_without_usable_box_or_keypoints_are_skipped(tmp_path):
     ([_annotation(image_id=99)], r"annotation 0: 'image_id' 99 is not among the 2 images"),
     ([_annotation(keypoints=[1, 2])], r"annotation 0: 'keypoints' must be a flat list"),
     ([7], r"annotation 0: expected a mapping, got int"),
+    ([_annotation(bbox=[1e300, 0, 3, 3])], r"annotation 0: 'bbox' is out of range: \[1e\+300"),
+    ([_annotation(bbox=[0, 0, 3, 1e7])], r"annotation 0: 'bbox' is out of range"),
+    ([_annotation(), _annotation(category_id="1")],
+     r"seq\.json: annotation 1: 'category_id' must be an integer category id \(1 = person\), "
+     r"got '1'"),
 ])
 def test_bad_annotations(tmp_path, annotations, match):
     with pytest.raises(DetectionsFileError, match=match):

@@ -13,7 +13,7 @@ compute the metrics on them. Bad input raises ``PoseTrackEvalError`` (a ``FileFo
 so a ``PoseTrackError`` and a ``ValueError``); unreadable files ``FileFormatError``.
 """
 from tracker.eval.posetrack_ap import ApResult, evaluate_ap, pair_distances
-from tracker.eval.posetrack_eval import evaluate, evaluate_sequences
+from tracker.eval.posetrack_eval import evaluate, evaluate_files, evaluate_sequences
 from tracker.eval.posetrack_io import load_sequences
 from tracker.eval.posetrack_types import (POSEVAL_JOINTS, FramePair, PoseSet, PoseTrackEvalError,
                                           SequencePair)
@@ -23,6 +23,6 @@ from tracker.eval.results import JOINT_GROUPS, PoseTrackResults
 __all__ = [
     "ApResult", "FramePair", "JOINT_GROUPS", "MotCounts", "POSEVAL_JOINTS", "PoseSet",
     "PoseTrackEvalError", "PoseTrackResults", "SequencePair", "accumulate_sequence",
-    "evaluate", "evaluate_ap", "evaluate_sequences", "load_sequences", "mot_metrics",
-    "pair_distances",
+    "evaluate", "evaluate_ap", "evaluate_files", "evaluate_sequences", "load_sequences",
+    "mot_metrics", "pair_distances",
 ]

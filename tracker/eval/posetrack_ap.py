@@ -8,8 +8,13 @@ matches, lowest index on ties), then each GT takes the best prediction left in i
 (lowest index on ties; none if 0). Each present predicted joint is one ranked detection
 labelled by its match with the assigned GT (0 if unassigned). AP per joint is the VOC
 all-points area of the precision/recall curve over the ranking ``argsort(scores)[::-1]`` of
-the concatenation over all frames (frame order, then prediction order) — the exact
-concatenation poseval builds, so score ties are broken identically.
+the float64 concatenation over all frames (sequence order, frame order, then prediction
+order) — the exact array poseval builds, so score ties are broken identically. numpy's
+default sort is not stable: which of two tied entries ranks first depends on the whole
+array (its length, element order and dtype), not only on their own positions. So the array
+must be poseval's in every respect: the sequences in poseval's order (``glob`` order, see
+``load_sequences(sort_files=False)``), float64, one argsort over all frames (never per frame
+or per sequence, never a stable sort or a filtered/re-ordered copy).
 
 Quirks kept on purpose: a joint without any prediction has AP 0 (and counts in the total);
 a predicted joint with no GT anywhere has AP NaN; NaN scores rank first.
@@ -120,7 +125,8 @@ def average_precision(scores: np.ndarray, labels: np.ndarray,
     """
     if len(scores) == 0:
         return 0.0, 0.0, 0.0
-    order = np.argsort(scores)[::-1]
+    # float64 as in poseval (float32 would merge near scores into ties and sort differently)
+    order = np.argsort(np.asarray(scores, np.float64))[::-1]
     true_pos = np.cumsum(labels[order] == 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         recall = true_pos / n_gt

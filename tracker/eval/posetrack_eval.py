@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
+from typing import Iterable
 
 from tracker.eval.posetrack_ap import ApInputs, ap_inputs, compute_ap
-from tracker.eval.posetrack_io import load_sequences
+from tracker.eval.posetrack_io import load_sequence_pair, load_sequences
 from tracker.eval.posetrack_types import SequencePair
 from tracker.eval.posetrack_mota import (MotCounts, accumulate_sequence, mot_metrics,
                                          single_frame_sequences)
@@ -30,6 +32,17 @@ def evaluate(gt_dir: str | os.PathLike, pred_dir: str | os.PathLike, *, tracking
     """
     sequences = load_sequences(gt_dir, pred_dir, allow_nonfinite=allow_nonfinite,
                                sort_files=sort_files)
+    return evaluate_sequences(sequences, tracking=tracking, per_sequence=per_sequence)
+
+
+def evaluate_files(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]], *,
+                   tracking: bool = True, per_sequence: bool = False,
+                   allow_nonfinite: bool = False) -> PoseTrackResults:
+    """``evaluate`` over explicit (GT file, prediction file) pairs, sorted by GT file name as
+    ``evaluate`` sorts a folder: the same numbers, and errors name these very files."""
+    pairs = sorted(((Path(gt), Path(pred)) for gt, pred in pairs), key=lambda p: p[0].name)
+    sequences = tuple(load_sequence_pair(gt, pred, allow_nonfinite=allow_nonfinite)
+                      for gt, pred in pairs)
     return evaluate_sequences(sequences, tracking=tracking, per_sequence=per_sequence)
 
 

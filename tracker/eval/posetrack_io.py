@@ -7,8 +7,12 @@ Reproduces `leonid-pishchulin/poseval@4258a15` (`eval_helpers.load_data_dir`, `c
 * Files are paired by basename: every ``GT_DIR/*.json`` needs ``PRED_DIR/<same name>``; extra
   prediction files are ignored (§1). Frames are paired by position in ``images`` (§1).
 * Keypoints are mapped by category name onto poseval's 15 joints (ears dropped); a keypoint
-  is absent iff it is exactly ``(0, 0, 0)`` (§2.2). Missing or empty ``scores`` give every
-  joint ``MIN_SCORE`` (§5.1).
+  is absent iff it is exactly ``(0, 0, 0)`` (§2.2). Missing, ``null`` or empty ``scores``
+  give every joint ``MIN_SCORE`` (§5.1); a ``null`` entry in ``scores`` is a NaN score (what
+  poseval's numpy score array stores for it; NaN ranks first), scores stay float64.
+* Sequence order: poseval takes the GT files in ``glob`` (directory) order, and that order
+  is the order of the concatenation whose ``argsort`` ranks tied scores (§5.4), so AP with
+  tied scores equals poseval's only with ``sort_files=False``.
 * Only frames whose GT image has at least one annotation are evaluated (§4.1). Then, in frames
   with ignore regions, every GT and predicted point strictly inside a region polygon is
   removed, and people left without points are removed (§4.2).
@@ -22,6 +26,8 @@ Where poseval crashes, asserts or silently drops data, this module raises
 expected:
 
 * a missing prediction file, a frame-count mismatch or a missing field;
+* an annotation whose ``image_id`` is missing or the id of no image of the file (poseval
+  silently drops it, which changes AP on GT files and predictions alike);
 * a file whose images belong to several videos (poseval silently keeps the first video);
 * keypoints of the wrong length or not numbers, ``scores`` whose length differs from the
   keypoint names (poseval accepts longer lists), duplicated joint names in ``categories``;
@@ -36,6 +42,7 @@ expected:
 from __future__ import annotations
 
 import glob
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +69,10 @@ def load_sequences(gt_dir: str | os.PathLike, pred_dir: str | os.PathLike, *,
                    sort_files: bool = True) -> tuple[SequencePair, ...]:
     """All sequences of ``gt_dir`` paired with ``pred_dir``, cleaned up as poseval does.
 
-    sort_files: True sorts GT files by name (deterministic); False keeps ``glob`` order like
-    poseval, which only matters for AP with tied scores across sequences (§5.4).
+    sort_files: True sorts GT files by name (the same on every machine); False keeps the
+    ``glob.glob(GT_DIR/*.json)`` order, which is poseval's. AP depends on it as soon as any
+    two scores tie (rounded scores, missing scores = -9999, NaN): numpy's unstable argsort
+    ranks tied entries by their positions in the concatenation of all sequences (§5.4).
     """
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
     for folder, what in ((gt_dir, "ground-truth"), (pred_dir, "prediction")):
@@ -154,9 +163,7 @@ def parse_video(video: PoseTrack18File, *, is_gt: bool, allow_nonfinite: bool) -
     for k, ann in enumerate(annotations):
         if not isinstance(ann, dict):
             raise PoseTrackEvalError(f"{path}: annotations[{k}]: expected an object")
-        image_id = ann.get("image_id")
-        if isinstance(image_id, (int, float, str)) and image_id in by_image:
-            by_image[image_id].append(k)  # annotations of unknown images are ignored (poseval)
+        by_image[_image_id(ann, by_image, path, k)].append(k)
     order = [k for image_id in ids for k in by_image[image_id]]
     everybody = _people([annotations[k] for k in order], order, columns, path, is_gt=is_gt,
                         allow_nonfinite=allow_nonfinite)
@@ -165,6 +172,22 @@ def parse_video(video: PoseTrack18File, *, is_gt: bool, allow_nonfinite: bool) -
     if not is_gt:
         _check_unique_track_ids(people, file_names, path)
     return _Video(file_names, people, regions)
+
+
+def _image_id(ann: dict, by_image: dict, path: Path, k: int):
+    """The ``image_id`` of annotation ``k``, which must be the id of an image of the file
+    (poseval silently drops an annotation of no image, and with it a person)."""
+    where, annotation = f"{path}: annotations[{k}].image_id", f"annotation id {ann.get('id')!r}"
+    if "image_id" not in ann:
+        raise PoseTrackEvalError(f"{where}: missing ({annotation})")
+    image_id = ann["image_id"]
+    if isinstance(image_id, (int, float, str)) and image_id in by_image:
+        return image_id
+    ids = list(by_image)
+    listed = ", ".join(repr(i) for i in ids[:3]) + (f", ... ({len(ids)} in all)"
+                                                    if len(ids) > 3 else "")
+    raise PoseTrackEvalError(f"{where}: {image_id!r} ({annotation}) is the id of no image; "
+                             f"expected one of the ids of 'images' ({listed})")
 
 
 def _field(obj: dict, key: str, types, path: Path, where: str = ""):
@@ -279,8 +302,8 @@ def _people(annotations: list[dict], indices: list[int], columns, path: Path, *,
                                      f"list of {n_names} numbers (one per keypoint) or [], got "
                                      f"{len(given) if isinstance(given, list) else given!r}")
     if rows:
-        scores[rows] = _per_annotation_numbers([annotations[r]["scores"] for r in rows],
-                                               [indices[r] for r in rows], "scores",
+        given = [[math.nan if v is None else v for v in annotations[r]["scores"]] for r in rows]
+        scores[rows] = _per_annotation_numbers(given, [indices[r] for r in rows], "scores",
                                                path)[:, columns]
     head_boxes = np.full((n, 4), np.nan)
     if is_gt:

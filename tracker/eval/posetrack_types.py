@@ -53,6 +53,8 @@ class PoseSet:
             if getattr(self, name).shape != shape:
                 raise ValueError(f"PoseSet.{name} must have shape {shape}, "
                                  f"got {getattr(self, name).shape}")
+        if self.scores.dtype != np.float64:   # poseval ranks float64 scores (ties!)
+            raise ValueError(f"PoseSet.scores must be float64, got {self.scores.dtype}")
 
     def __len__(self) -> int:
         return len(self.track_ids)

@@ -30,7 +30,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from tracker.io.render import VideoWriter
+from tracker.io.video_writer import VideoWriter, letterboxed
 from tracker.types import Frame
 
 __all__ = ["CapturedFrame", "LatestFrameReader", "LatencyStats", "RateMeter",
@@ -255,8 +255,9 @@ class RealTimeRecorder:
     ``ended_at``, to within one slot.
 
     Args:
-        path: the video file (``tracker.io.render.VideoWriter``: written under a temporary
-            name, renamed into place on ``close``; opened at the first image's size).
+        path: the video file (``tracker.io.video_writer.VideoWriter``: written under a
+            temporary name, renamed into place on ``close``; opened at the first image's
+            size, later images of another size are letterboxed into it).
         fps: the video's frame rate (e.g. the camera's).
 
     ``add(image, shown_at)`` takes times in seconds on any clock that never goes back
@@ -305,6 +306,12 @@ class RealTimeRecorder:
             self._held = None
         self._writer.close()
 
+    def abort(self) -> None:
+        """Drop the recording; an earlier file at ``path`` stays as it was."""
+        if self._writer is not None:
+            self._writer.abort()
+        self._held = None
+
     def _write_held_until(self, time_s: float, at_least_once: bool = False) -> None:
         if self._held is None:
             return
@@ -312,5 +319,6 @@ class RealTimeRecorder:
         # off by a millisecond) give exactly one slot per frame
         slots = math.floor((time_s - self._start) * self.fps + 0.5)
         copies = max(slots - self._writer.frames_written, 1 if at_least_once else 0)
+        held = letterboxed(self._held, self._writer.frame_size_wh)
         for _ in range(copies):
-            self._writer.write(self._held)
+            self._writer.write(held)

@@ -249,36 +249,60 @@ class TrackWriter:
         return len(self._images)
 
     def add(self, result: FrameResult) -> None:
-        """Write one frame's people (call in frame order)."""
+        """Write one frame's people (call in frame order). The frame is written with one
+        call, so a stop (Ctrl-C, a signal) between frames leaves whole frames only."""
         image_id = len(self._images)
         stem = Path(result.name).stem if Path(result.name).suffix else result.name
         suffix = Path(result.name).suffix or ".jpg"
-        self._images.append({"id": image_id, "file_name": f"{self.sequence_name}/{stem}{suffix}",
-                             "frame_id": image_id, "frame_index": result.index,
-                             "timestamp_s": round(float(result.timestamp_s), 6)})
+        image = {"id": image_id, "file_name": f"{self.sequence_name}/{stem}{suffix}",
+                 "frame_id": image_id, "frame_index": result.index,
+                 "timestamp_s": round(float(result.timestamp_s), 6)}
+        entries = self._entries(result, image_id)
+        if entries:
+            self._write("".join(("," if self.num_annotations + i else "")
+                                + json.dumps(entry, allow_nan=False)
+                                for i, entry in enumerate(entries)))
+        self._images.append(image)
+        self.num_annotations += len(entries)
+        self.max_people_in_frame = max(self.max_people_in_frame, len(entries))
+        for entry in entries:
+            track_id = entry["track_id"]
+            self.max_track_id = max(self.max_track_id, track_id)
+            self.frames_per_track[track_id] = self.frames_per_track.get(track_id, 0) + 1
+
+    def _entries(self, result: FrameResult, image_id: int) -> list[dict]:
+        """The entries of one frame's people that pass the score filters."""
         poses = result.poses
         keypoints, scores = poses.keypoints, poses.keypoint_scores
         if self._map_coco_head:
             keypoints, scores = coco_to_posetrack18(keypoints, scores)
         boxes_xywh = xyxy_to_xywh(poses.boxes_xyxy)
         layout = ENTRY_LAYOUTS[self.format]
-        written_before = self.num_annotations
+        entries = []
         for i in np.flatnonzero(poses.box_scores >= self.min_person_score):
             present = ((scores[i] >= self.min_keypoint_score) & (scores[i] > 0)
                        & np.isfinite(keypoints[i]).all(1))
-            if not present.any():
-                continue
-            track_id = int(result.track_ids[i])
-            entry = layout(number=self.num_annotations, image_id=image_id, track_id=track_id,
-                           keypoints=keypoints[i], scores=scores[i], present=present,
-                           box_xywh=boxes_xywh[i], box_score=float(poses.box_scores[i]))
-            text = json.dumps(entry, allow_nan=False)
-            self._file.write(("," if self.num_annotations else "") + text)
-            self.num_annotations += 1
-            self.max_track_id = max(self.max_track_id, track_id)
-            self.frames_per_track[track_id] = self.frames_per_track.get(track_id, 0) + 1
-        self.max_people_in_frame = max(self.max_people_in_frame,
-                                       self.num_annotations - written_before)
+            if present.any():
+                entries.append(layout(
+                    number=self.num_annotations + len(entries), image_id=image_id,
+                    track_id=int(result.track_ids[i]), keypoints=keypoints[i],
+                    scores=scores[i], present=present, box_xywh=boxes_xywh[i],
+                    box_score=float(poses.box_scores[i])))
+        return entries
+
+    def _write(self, text: str) -> None:
+        """Append ``text`` to the temporary file; a failed write (full disk, file-size limit)
+        drops the file and is an ``OutputError`` naming ``path``."""
+        try:
+            self._file.write(text)
+        except OSError as error:
+            self.abort()
+            raise self._write_error(error) from error
+
+    def _write_error(self, error: OSError) -> OutputError:
+        return OutputError(f"cannot write {self.path}: {error.strerror or error} (disk full "
+                           "or file-size limit?); nothing was written there, an earlier file "
+                           "is kept")
 
     def close(self) -> Path:
         """Finish the file and rename it onto ``path``; returns ``path``."""
@@ -295,12 +319,21 @@ class TrackWriter:
                                  + ', "categories": ' + json.dumps(categories) + "}")
             self._file.close()
             os.replace(self._temporary, self.path)
+        except OSError as error:
+            self.abort()
+            raise self._write_error(error) from error
         except BaseException:
             self.abort()
             raise
         return self.path
 
     def abort(self) -> None:
-        """Drop what was written; an earlier file at ``path`` stays as it was."""
-        self._file.close()
-        Path(self._temporary).unlink(missing_ok=True)
+        """Drop what was written; an earlier file at ``path`` stays as it was. The temporary
+        file is removed first: closing it may fail again on a full disk."""
+        try:
+            Path(self._temporary).unlink(missing_ok=True)
+        finally:
+            try:
+                self._file.close()
+            except OSError:
+                pass   # the buffered rest could not be flushed: the file is gone anyway

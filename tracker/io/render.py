@@ -1,9 +1,7 @@
-"""Drawing tracked poses on frames, and writing frames to a video file.
+"""Drawing tracked poses on frames (``tracker.io.video_writer`` writes them to a video file).
 
     canvas = draw_poses(frame.image, result.poses, result.track_ids, keypoint_set.names)
     canvas = draw_text_overlay(canvas, [f"{fps:.1f} FPS"])
-    with VideoWriter("out.mp4", fps=source.fps, frame_size_wh=(width, height)) as writer:
-        writer.write(canvas)
 
 Every drawing function works on a copy and returns it; the input image is never modified
 (``draw_labels``, the label step of ``draw_poses``, draws in place on such a copy).
@@ -15,19 +13,14 @@ gets the links whose two names it has.
 from __future__ import annotations
 
 import colorsys
-import math
-import numbers
-import os
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from tracker.files import temporary_file_next_to
 from tracker.types import Poses
 
 __all__ = ["SKELETON_LINKS", "track_color", "skeleton_links", "draw_poses", "draw_labels",
-           "layout_labels", "label_font_scales", "label_size", "draw_text_overlay", "VideoWriter"]
+           "layout_labels", "label_font_scales", "label_size", "draw_text_overlay"]
 
 #: Links between keypoints by name, for every keypoint set of the zoo; a set uses the ones
 #: whose two names it has (``skeleton_links``).
@@ -293,104 +286,3 @@ def draw_text_overlay(image: np.ndarray, lines: list[str]) -> np.ndarray:
                     cv2.LINE_AA)
         y += line_height
     return canvas
-
-
-class VideoWriter:
-    """Frames to a video file, written under a temporary name and renamed into place.
-
-        with VideoWriter("out.mp4", fps=25.0, frame_size_wh=(1280, 720)) as writer:
-            writer.write(canvas)  # (720, 1280, 3) uint8 BGR
-
-    Frames go to a hidden temporary file next to ``path``, ``.out.mp4.<random>.mp4``
-    (``tracker.files.temporary_file_next_to``: unique per process, same suffix so OpenCV picks
-    the container from it); ``close()`` finalises that file and renames it onto ``path``
-    (``os.replace``), so a reader never sees a half-written file under ``path``.
-
-    Leaving the ``with`` block by an exception (KeyboardInterrupt included) still finalises
-    and renames what was written: a run stopped with Ctrl-C keeps a playable partial video.
-    A writer closed before any frame was written leaves no file (OpenCV cannot read back a
-    video without frames); ``frames_written`` tells how many there are. Only a process
-    killed outright (SIGKILL, power loss) leaves the temporary file behind.
-
-    Raises (from the constructor): ``ValueError`` for a non-positive ``fps`` or frame size, a
-    path without a suffix or a ``fourcc`` that is not 4 characters; ``FileNotFoundError``
-    when the directory does not exist; ``OSError`` when OpenCV cannot open a writer for
-    this container and codec. Messages name the path.
-    """
-
-    def __init__(self, path, fps: float, frame_size_wh: tuple[int, int],
-                 fourcc: str = "mp4v") -> None:
-        self.path = Path(path)
-        if not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
-            raise ValueError(f"{self.path}: fps must be a number > 0, got {fps!r}")
-        if not (len(frame_size_wh) == 2 and all(
-                isinstance(v, numbers.Integral) and v > 0 for v in frame_size_wh)):
-            raise ValueError(f"{self.path}: frame_size_wh must be two positive ints (width, "
-                             f"height), got {frame_size_wh!r}")
-        if not (isinstance(fourcc, str) and len(fourcc) == 4):
-            raise ValueError(f"{self.path}: fourcc must be 4 characters, got {fourcc!r}")
-        if not self.path.suffix:
-            raise ValueError(f"{self.path}: needs a file extension (e.g. .mp4) to choose the "
-                             "video container")
-        if not self.path.parent.is_dir():
-            raise FileNotFoundError(f"{self.path}: directory {self.path.parent} does not exist")
-        self.fps = float(fps)
-        self.frame_size_wh = (int(frame_size_wh[0]), int(frame_size_wh[1]))
-        self.frames_written = 0
-        handle, temporary = temporary_file_next_to(self.path, suffix=self.path.suffix)
-        os.close(handle)   # OpenCV opens the file by name
-        self.temp_path = Path(temporary)
-        try:
-            self._writer = cv2.VideoWriter(str(self.temp_path), cv2.VideoWriter_fourcc(*fourcc),
-                                           self.fps, self.frame_size_wh)
-        except BaseException:
-            self._remove_temp()
-            raise
-        if not self._writer.isOpened():
-            self._writer.release()
-            self._writer = None
-            self._remove_temp()
-            raise OSError(f"{self.path}: OpenCV cannot write {self.path.suffix} video with "
-                          f"codec {fourcc!r}")
-
-    @property
-    def closed(self) -> bool:
-        return self._writer is None
-
-    def write(self, image_bgr: np.ndarray) -> None:
-        """Append one (H, W, 3) uint8 BGR frame; (W, H) must equal ``frame_size_wh``."""
-        if self._writer is None:
-            raise ValueError(f"{self.path}: write to a closed VideoWriter")
-        width, height = self.frame_size_wh
-        if not (isinstance(image_bgr, np.ndarray) and image_bgr.dtype == np.uint8
-                and image_bgr.shape == (height, width, 3)):
-            raise ValueError(f"{self.path}: frames must be ({height}, {width}, 3) uint8, got "
-                             f"{getattr(image_bgr, 'shape', None)} "
-                             f"{getattr(image_bgr, 'dtype', type(image_bgr))}")
-        self._writer.write(image_bgr)
-        self.frames_written += 1
-
-    def close(self) -> None:
-        """Finalise the file and rename it onto ``path`` (no file if no frame was written).
-        Calling it again does nothing."""
-        if self._writer is None:
-            return
-        self._writer.release()
-        self._writer = None
-        if self.frames_written == 0:
-            self._remove_temp()
-            return
-        try:
-            os.replace(self.temp_path, self.path)
-        except OSError as error:
-            raise OSError(f"{self.path}: cannot move the finished video into place (its "
-                          f"frames are kept in {self.temp_path}): {error}") from error
-
-    def _remove_temp(self) -> None:
-        self.temp_path.unlink(missing_ok=True)
-
-    def __enter__(self) -> "VideoWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        self.close()

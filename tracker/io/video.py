@@ -334,6 +334,9 @@ def open_source(spec: str | int | os.PathLike, **options) -> FrameSource:
     """
     if isinstance(spec, bool) or not isinstance(spec, (str, int, os.PathLike)):
         raise TypeError(f"source must be a path, a URL or a camera index, got {spec!r}")
+    if isinstance(spec, str) and not spec.strip():
+        raise SourceError(f"empty source{f' {spec!r}' if spec else ''}: expected a video file, "
+                          "a folder of frames, a camera index or a URL")
     if isinstance(spec, int):
         return CameraSource(spec, **options)
     if isinstance(spec, str) and spec.isascii() and spec.isdigit():

@@ -50,6 +50,37 @@ def as_boxes_xywh(boxes_xywh) -> np.ndarray:
     return boxes
 
 
+def usable_box_mask(boxes_xywh: np.ndarray, centers: np.ndarray,
+                    sizes: np.ndarray) -> np.ndarray:
+    """(N,) bool: boxes that give a finite, non-degenerate crop.
+
+    A box must be valid (``tracker.boxes.valid_box_mask``) and its float32 crop geometry
+    (``box_to_center_scale``) finite with positive sides: a box of 1e308 pixels overflows
+    float32 and a box of 1e-300 pixels rounds to a zero-size crop.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        corners = np.concatenate([centers - sizes, centers + sizes], axis=1)
+        geometry = np.isfinite(corners).all(axis=1) & (sizes > 0).all(axis=1)
+    return valid_box_mask(boxes_xywh) & geometry
+
+
+def crop_geometry(boxes_xywh: np.ndarray, aspect_ratio: float,
+                  padding: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centers, sizes, usable) of ``box_to_center_scale`` for any boxes, NaN or huge ones
+    included (no floating-point warnings); ``usable`` is ``usable_box_mask``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        centers, sizes = box_to_center_scale(boxes_xywh, aspect_ratio, padding)
+    return centers, sizes, usable_box_mask(boxes_xywh, centers, sizes)
+
+
+def zero_nonfinite(keypoints: np.ndarray, keypoint_scores: np.ndarray) -> None:
+    """In place: a keypoint whose coordinates or score are not finite gets NaN coordinates
+    and score 0, so no consumer sees a confident keypoint it cannot use."""
+    bad = ~np.isfinite(keypoints).all(axis=-1) | ~np.isfinite(keypoint_scores)
+    keypoints[bad] = np.nan
+    keypoint_scores[bad] = 0.0
+
+
 class TopDownPoseEstimator:
     """Estimates the keypoints of every person box of a frame, batched.
 
@@ -89,6 +120,10 @@ class TopDownPoseEstimator:
                                  device=self.device).view(1, 3, 1, 1)
 
     @property
+    def _aspect(self) -> float:
+        return self.input_size_wh[0] / self.input_size_wh[1]
+
+    @property
     def num_keypoints(self) -> int:
         return len(self.keypoint_set)
 
@@ -120,17 +155,17 @@ class TopDownPoseEstimator:
                  flip_test: Optional[bool] = None) -> HeatmapBatch:
         """Network heatmaps of the crops of ``boxes_xywh`` (see ``predict``).
 
-        Unlike ``predict``, every box must be valid (``tracker.boxes.valid_box_mask``).
+        Unlike ``predict``, every box must be usable (``usable_box_mask``).
         """
         image = as_bgr_image(image_bgr)
         boxes = as_boxes_xywh(boxes_xywh)
-        invalid = np.flatnonzero(~valid_box_mask(boxes))
+        centers, sizes, usable = crop_geometry(boxes, self._aspect, self.box_padding)
+        invalid = np.flatnonzero(~usable)
         if len(invalid):
             raise ValueError(f"boxes_xywh row {invalid[0]} is not a valid box (finite, sides >= 0,"
-                             f" not both zero): {boxes[invalid[0]].tolist()}")
+                             " not both zero, and a crop that fits in float32): "
+                             f"{boxes[invalid[0]].tolist()}")
         flip_test = self.flip_test if flip_test is None else flip_test
-        aspect = self.input_size_wh[0] / self.input_size_wh[1]
-        centers, sizes = box_to_center_scale(boxes, aspect, self.box_padding)
         chunks = []
         for start in range(0, len(boxes), self.max_batch_size):
             stop = start + self.max_batch_size
@@ -156,7 +191,9 @@ class TopDownPoseEstimator:
         Returns:
             Poses with keypoints (N, K, 2) float32 in frame pixels (not clipped to the frame)
             and keypoint_scores (N, K) float32 heatmap maxima. A box that is not finite, has a
-            negative side or zero area gets NaN keypoints and zero scores.
+            negative side or zero area, or whose crop overflows float32 (``usable_box_mask``)
+            gets NaN keypoints and zero scores; so does any keypoint that comes out with a
+            non-finite coordinate or score. Every NaN keypoint has score 0.
         """
         image = as_bgr_image(image_bgr)
         boxes = as_boxes_xywh(boxes_xywh)
@@ -167,11 +204,14 @@ class TopDownPoseEstimator:
             raise ValueError(f"box_scores must have shape ({n},), got {scores_in.shape}")
         keypoints = np.full((n, k, 2), np.nan, np.float32)
         keypoint_scores = np.zeros((n, k), np.float32)
-        valid = valid_box_mask(boxes)
+        valid = crop_geometry(boxes, self._aspect, self.box_padding)[2]
         if valid.any():
             out = self.heatmaps(image, boxes[valid], flip_test)
             coords, keypoint_scores[valid] = decode(out.heatmaps)
             h, w = out.heatmaps.shape[2:]
-            keypoints[valid] = heatmap_to_image(coords, out.centers, out.sizes, (w, h))
-        return Poses(keypoints=keypoints, keypoint_scores=keypoint_scores,
-                     boxes_xyxy=xywh_to_xyxy(boxes), box_scores=scores_in)
+            with np.errstate(over="ignore", invalid="ignore"):
+                keypoints[valid] = heatmap_to_image(coords, out.centers, out.sizes, (w, h))
+        zero_nonfinite(keypoints, keypoint_scores)
+        with np.errstate(over="ignore"):     # a box beyond float32 keeps an infinite corner
+            return Poses(keypoints=keypoints, keypoint_scores=keypoint_scores,
+                         boxes_xyxy=xywh_to_xyxy(boxes), box_scores=scores_in)

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+#: Frames are upscaled so that both sides of the image the flow is computed on are at least
+#: this many pixels: OpenCV's DIS fails (and later crashes) on images under 12 px on a side.
+MIN_FLOW_SIDE = 16
 #: The paper enlarges the box around propagated joints "by some extent, 15% in experiments".
 PROPAGATED_BOX_ENLARGE = 0.15
 
@@ -27,7 +30,8 @@ class FlowField:
 
     Attributes:
         vectors: (h, w, 2) float32 displacements in pixels of the downscaled frame.
-        scale: frame pixels per flow pixel (>= 1): frame point p moves by
+        scale: frame pixels per flow pixel (>= 1, except for frames smaller than
+            ``MIN_FLOW_SIDE``, which are upscaled): frame point p moves by
             ``scale * vectors[p / scale]``.
     """
 
@@ -51,6 +55,8 @@ class DenseFlow:
         dis_preset: "ultrafast", "fast" or "medium" (DIS speed/accuracy trade-off).
         max_side: frames are downscaled so that their longer side is at most this before the
             flow is computed (flow vectors are scaled back); 0 keeps the full resolution.
+            A frame (or downscaled frame) with a side under ``MIN_FLOW_SIDE`` is upscaled
+            until both sides reach it, so tiny frames get a flow instead of an OpenCV error.
     """
 
     def __init__(self, method: str = "dis", dis_preset: str = "fast", max_side: int = 640):
@@ -72,10 +78,7 @@ class DenseFlow:
         ``previous`` is this ``current``) does not prepare it again.
         """
         height, width = previous_bgr.shape[:2]
-        factor = 1.0
-        if self.max_side and max(height, width) > self.max_side:
-            factor = self.max_side / max(height, width)
-        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        size = flow_size_wh((width, height), self.max_side)
         if self._cached is not None and self._cached[0] is previous_bgr:
             prev = self._cached[1]
         else:
@@ -89,6 +92,19 @@ class DenseFlow:
                                                    winsize=15, iterations=3, poly_n=5,
                                                    poly_sigma=1.2, flags=0)
         return FlowField(vectors=vectors.astype(np.float32, copy=False), scale=width / size[0])
+
+
+def flow_size_wh(frame_size_wh: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """(width, height) the flow of a frame is computed at: the longer side at most
+    ``max_side`` (0: no limit), both sides at least ``MIN_FLOW_SIDE`` (the upscaling wins
+    for very elongated frames), aspect ratio kept."""
+    width, height = frame_size_wh
+    factor = 1.0
+    if max_side and max(height, width) > max_side:
+        factor = max_side / max(height, width)
+    if min(height, width) * factor < MIN_FLOW_SIDE:
+        factor = MIN_FLOW_SIDE / min(height, width)
+    return max(MIN_FLOW_SIDE, round(width * factor)), max(MIN_FLOW_SIDE, round(height * factor))
 
 
 def _gray_resized(image_bgr: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:

@@ -108,6 +108,14 @@ def test_empty_head_box_is_allowed_where_no_head_size_is_needed(tmp_path):
     assert np.isnan(seq.frames[0].gt.head_boxes).all()
 
 
+def test_image_ids_match_by_value_as_in_poseval(tmp_path):
+    """poseval compares ``image_id == image["id"]``: 1000.0 is image 1000."""
+    pred = copy.deepcopy(GOOD)
+    pred["annotations"][0]["image_id"] = 1000.0
+    (seq,) = _load(tmp_path, GOOD, pred)
+    assert [len(f.pred) for f in seq.frames] == [2, 2]
+
+
 def test_files_sorted_or_in_glob_order(tmp_path):
     files = {name: video([[person(1, *A)]], video_id=vid)
              for name, vid in (("b", "000002"), ("a", "000001"), ("c", "000003"))}
@@ -127,6 +135,12 @@ def _del_ann(key):
     def fn(data):
         del data["annotations"][0][key]
     return fn
+
+
+def _drop_last_image(data):
+    """The last image and its annotations (which would name no image) removed."""
+    image = data["images"].pop()
+    data["annotations"] = [a for a in data["annotations"] if a["image_id"] != image["id"]]
 
 
 GOOD = video([[person(1, *A), person(2, *B)], [person(1, *A), person(2, *B)]])
@@ -165,7 +179,7 @@ ERROR_CASES = [
     ("missing_joint_name", "pred",
      lambda d: d["categories"][0].update(keypoints=NAMES17[:-1] + ["tail"]),
      r"categories\[0\]\.keypoints: 'right_ankle' appears 0 times, expected once"),
-    ("frame_count", "pred", lambda d: d["images"].pop(),
+    ("frame_count", "pred", lambda d: _drop_last_image(d),
      r"pred/s\.json: images: 1 prediction frames, expected 2 as in .*gt/s\.json"),
     ("gt_without_head_box", "gt", _del_ann("bbox_head"),
      r"gt/s\.json: annotations\[0\]\.bbox_head: missing \(image "
@@ -179,6 +193,17 @@ ERROR_CASES = [
      r"images\[0\]\.ignore_regions_y: missing"),
     ("missing_categories", "pred", lambda d: d.pop("categories"),
      r"pred/s\.json: categories: missing"),
+    ("gt_unknown_image_id", "gt", _set_ann("image_id", 7, k=3),
+     r"gt/s\.json: annotations\[3\]\.image_id: 7 \(annotation id None\) is the id of no image; "
+     r"expected one of the ids of 'images' \(1000, 1001\)"),
+    ("pred_unknown_image_id", "pred",
+     lambda d: d["annotations"][1].update(image_id="1000", id=42),
+     r"pred/s\.json: annotations\[1\]\.image_id: '1000' \(annotation id 42\) is the id of no "
+     r"image"),
+    ("missing_image_id", "pred", _del_ann("image_id"),
+     r"pred/s\.json: annotations\[0\]\.image_id: missing"),
+    ("image_id_not_a_scalar", "gt", _set_ann("image_id", [1000]),
+     r"gt/s\.json: annotations\[0\]\.image_id: \[1000\] .* is the id of no image"),
 ]
 # Structure checked by the PoseTrack18 reader (tracker.io.posetrack18): FileFormatError.
 STRUCTURE_CASES = [

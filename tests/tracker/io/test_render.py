@@ -1,10 +1,9 @@
 import itertools
 
-import cv2
 import numpy as np
 import pytest
 
-from tracker.io.render import (SKELETON_LINKS, VideoWriter, draw_poses, draw_text_overlay,
+from tracker.io.render import (SKELETON_LINKS, draw_poses, draw_text_overlay,
                                label_font_scales, label_size, layout_labels, skeleton_links,
                                track_color)
 from tracker.types import Poses
@@ -189,71 +188,3 @@ def test_text_overlay_top_left_and_copy():
     top_left, bottom_right = out[:40, :100], out[100:, 150:]
     assert (top_left == 0).any() and top_left.max() > 200  # white text on a black box
     assert (bottom_right == 128).all()
-
-
-def read_video(path):
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
-
-
-def frames(count, width=64, height=48):
-    return [np.full((height, width, 3), 40 * i, np.uint8) for i in range(count)]
-
-
-def test_video_writer_round_trip(tmp_path):
-    path = tmp_path / "x.mp4"
-    with VideoWriter(path, fps=10.0, frame_size_wh=(64, 48)) as writer:
-        for frame in frames(5):
-            writer.write(frame)
-        assert not path.exists()  # written under a temporary name until closed
-    written = read_video(path)
-    assert len(written) == 5 and all(f.shape == (48, 64, 3) for f in written)
-    assert abs(int(written[4].mean()) - 160) < 10
-    assert [p.name for p in tmp_path.iterdir()] == ["x.mp4"]
-
-
-def test_video_writer_keeps_a_partial_video_on_exception(tmp_path):
-    path = tmp_path / "x.mp4"
-    with pytest.raises(KeyboardInterrupt):
-        with VideoWriter(path, fps=10.0, frame_size_wh=(64, 48)) as writer:
-            for frame in frames(3):
-                writer.write(frame)
-            raise KeyboardInterrupt
-    assert len(read_video(path)) == 3
-    assert [p.name for p in tmp_path.iterdir()] == ["x.mp4"]
-
-
-def test_video_writer_without_frames_leaves_no_file(tmp_path):
-    with VideoWriter(tmp_path / "x.mp4", fps=10.0, frame_size_wh=(64, 48)) as writer:
-        pass
-    assert writer.frames_written == 0 and list(tmp_path.iterdir()) == []
-
-
-def test_video_writer_errors_name_the_path(tmp_path):
-    missing = tmp_path / "no_such_dir" / "x.mp4"
-    with pytest.raises(FileNotFoundError, match="no_such_dir"):
-        VideoWriter(missing, fps=10.0, frame_size_wh=(64, 48))
-    with pytest.raises(OSError, match=r"x\.xyz"):
-        VideoWriter(tmp_path / "x.xyz", fps=10.0, frame_size_wh=(64, 48))
-    assert list(tmp_path.iterdir()) == []
-    for fps in (0, -5.0, float("nan")):
-        with pytest.raises(ValueError, match="fps"):
-            VideoWriter(tmp_path / "x.mp4", fps=fps, frame_size_wh=(64, 48))
-
-
-def test_video_writer_rejects_a_frame_of_another_size(tmp_path):
-    path = tmp_path / "x.mp4"
-    with pytest.raises(ValueError, match=r"x\.mp4.*\(48, 64, 3\)"):
-        with VideoWriter(path, fps=10.0, frame_size_wh=(64, 48)) as writer:
-            writer.write(frames(1)[0])
-            writer.write(np.zeros((64, 48, 3), np.uint8))
-    assert len(read_video(path)) == 1  # what was written before the error is kept
-    with pytest.raises(ValueError, match="closed"):
-        writer.write(frames(1)[0])

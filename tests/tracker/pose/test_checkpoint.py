@@ -1,5 +1,8 @@
 """Reading mmpose checkpoints and plain state dicts, strictly, with helpful errors."""
+import argparse
 import hashlib
+import pickle
+import warnings
 from collections import OrderedDict
 
 import cv2
@@ -129,3 +132,35 @@ def test_missing_checkpoint_file():
 
 def test_infer_architecture_of_unrelated_state_dict():
     assert infer_architecture({"fc.weight": torch.zeros(3, 3)}) is None
+
+
+def _random_bytes(path):
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 100, np.uint8).tobytes())
+
+
+def _pickled_list(path):
+    path.write_bytes(pickle.dumps([1, 2, 3], protocol=4))
+
+
+def _python_object(path):
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": argparse.Namespace(a=1)}, path)
+
+
+@pytest.mark.parametrize("write,message", [
+    (_random_bytes, "torch.load failed: UnpicklingError: "),
+    (_pickled_list, "torch.load failed: UnpicklingError: Unsupported operand 149"),
+    (_python_object, "torch.load failed: it holds a Python object of type argparse.Namespace; "
+                     "only tensors and plain data are read, never code"),
+    (lambda path: path.write_bytes(b""), "torch.load failed: EOFError (empty or cut short)"),
+], ids=["random_bytes", "pickled_list", "python_object", "empty"])
+def test_a_file_torch_cannot_load_is_one_line_without_unsafe_advice(tmp_path, write, message):
+    path = tmp_path / "random.pth"
+    write(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # nor a warning about the pickle protocol
+        with pytest.raises(CheckpointError) as info:
+            read_state_dict(path)
+    text = str(info.value)
+    assert text.startswith(f"{path} is not a readable torch checkpoint (truncated, corrupt or "
+                           "not a .pth file; ")
+    assert message in text and "\n" not in text and "weights_only" not in text

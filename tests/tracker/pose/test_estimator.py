@@ -69,6 +69,39 @@ def test_invalid_boxes_get_nan_keypoints_and_zero_scores():
     np.testing.assert_allclose(poses.box_scores, [0.9, 0.8, 0.7, 0.6, 0.5])
 
 
+class NanNet:
+    """Fake network: NaN heatmaps for keypoint 0, CenterNet's maps for the others."""
+
+    def __call__(self, batch):
+        maps = CenterNet()(batch)
+        maps[:, 0] = float("nan")
+        return maps
+
+
+@pytest.mark.parametrize("box", [[0, 0, 1e308, 1e308], [1e308, 1e308, 10, 10],
+                                 [-1e308, 0, 1e308, 10], [5, 5, 1e-300, 1e-300]],
+                         ids=["huge_sides", "huge_corner", "huge_span", "tiny"])
+def test_boxes_whose_crop_overflows_get_nan_keypoints_and_zero_scores(box):
+    poses = _estimator().predict(IMAGE, [[20, 30, 40, 40], box], box_scores=[0.9, 0.8])
+    assert np.isfinite(poses.keypoints[0]).all() and (poses.keypoint_scores[0] > 0).all()
+    assert np.isnan(poses.keypoints[1]).all() and (poses.keypoint_scores[1] == 0).all()
+    with pytest.raises(ValueError, match=r"row 1 is not a valid box"):
+        _estimator().heatmaps(IMAGE, [[20, 30, 40, 40], box])
+
+
+def test_every_non_finite_keypoint_scores_zero():
+    poses = _estimator(network=NanNet()).predict(IMAGE, [[20, 30, 40, 40]], flip_test=False)
+    assert np.isnan(poses.keypoints[0, 0]).all() and poses.keypoint_scores[0, 0] == 0
+    assert np.isfinite(poses.keypoints[0, 1:]).all() and (poses.keypoint_scores[0, 1:] > 0.9).all()
+
+
+def test_keypoints_are_never_nan_with_a_score():
+    boxes = [[20, 30, 40, 40], [np.inf, 0, 10, 10], [0, 0, 1e308, 1e308], [5, 5, 0, 0]]
+    poses = _estimator(network=NanNet()).predict(IMAGE, boxes)
+    nan = ~np.isfinite(poses.keypoints).all(axis=-1)
+    assert nan.any() and (poses.keypoint_scores[nan] == 0).all()
+
+
 @pytest.mark.parametrize("image", [
     np.zeros((120, 160), np.uint8), np.zeros((120, 160, 1), np.uint8),
     np.zeros((120, 160, 4), np.uint8)], ids=["gray", "gray1", "bgra"])

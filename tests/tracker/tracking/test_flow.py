@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tests.shared_data import PARITY_DIR, shared_path
-from tracker.tracking.flow import DenseFlow, boxes_around_keypoints, warp_points
+from tracker.tracking.flow import (MIN_FLOW_SIDE, DenseFlow, boxes_around_keypoints,
+                                  flow_size_wh, warp_points)
 
 
 @pytest.mark.parametrize("method", ["dis", "farneback"])
@@ -65,3 +66,23 @@ def test_boxes_around_keypoints_enlarged_15_percent():
 def test_invalid_flow_options(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DenseFlow(**kwargs)
+
+
+@pytest.mark.parametrize("frame_size_wh,max_side,expected", [
+    ((1280, 720), 640, (640, 360)), ((640, 480), 0, (640, 480)), ((11, 40), 640, (16, 58)),
+    ((1, 1), 640, (16, 16)), ((3000, 8), 640, (6000, 16))])
+def test_flow_size_keeps_both_sides_at_least_min_flow_side(frame_size_wh, max_side, expected):
+    assert flow_size_wh(frame_size_wh, max_side) == expected
+
+
+@pytest.mark.parametrize("method", ["dis", "farneback"])
+@pytest.mark.parametrize("width,height", [(1, 1), (8, 8), (40, 11), (11, 40)])
+def test_frames_under_twelve_pixels_get_a_flow_not_an_opencv_error(method, width, height):
+    # DIS raises (and a reused DIS object then crashes) on images under 12 px on a side.
+    image = np.random.default_rng(0).integers(0, 255, (height, width, 3), np.uint8)
+    flow = DenseFlow(method=method)
+    for _ in range(2):
+        field = flow(image, image)
+    assert min(field.vectors.shape[:2]) >= MIN_FLOW_SIDE
+    moved = warp_points(np.array([[width / 2, height / 2]], np.float32), field)
+    np.testing.assert_allclose(moved, [[width / 2, height / 2]], atol=0.5)
