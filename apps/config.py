@@ -139,6 +139,12 @@ SCHEMA: dict[str, dict[str, Check]] = {
                 "matcher": choice("greedy", "hungarian"), "min_similarity": fraction,
                 "history_frames": positive_int, "max_age_frames": count,
                 "keypoint_score_threshold": fraction, "min_area": at_least(0)},
+    "robust_tracker": {"min_similarity": fraction, "min_hits": positive_int,
+                       "max_lost_s": at_least(0), "gate_growth": at_least(0),
+                       "high_score": fraction, "appearance_weight": fraction,
+                       "reid_model": optional(text), "merge_oks": fraction,
+                       "merge_frames": count, "keypoint_score_threshold": fraction,
+                       "min_area": at_least(0), "velocity_smoothing": fraction},
     "pipeline": {"propagate": flag, "nms_threshold": fraction, "detect_every": positive_int,
                  "min_box_score": fraction, "propagation_keypoint_threshold": fraction,
                  "min_propagated_pose_score": fraction, "max_propagated_frames": count,
@@ -152,7 +158,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
 }
 SECTIONS = tuple(SCHEMA)
 #: Sections that may be ``null`` (the stage is left out).
-OPTIONAL_SECTIONS = ("flow", "smoothing")
+OPTIONAL_SECTIONS = ("flow", "smoothing", "robust_tracker")
 #: Every option of every detector (``detectors.DETECTORS[name].options``) -> its check.
 DETECTOR_OPTIONS: dict[str, Check] = {
     "score_threshold": fraction,                              # all but posetrack-gt
@@ -280,6 +286,7 @@ def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optio
                    matcher: Optional[str] = None, detect_every: Optional[int] = None,
                    pose_every: Optional[int] = None, max_people: Optional[int] = None,
                    smooth: bool = False, format: Optional[str] = None,
+                   tracker: Optional[str] = None,
                    min_person_score: Optional[float] = None,
                    min_keypoint_score: Optional[float] = None) -> dict:
     """The config layer of the command-line flags the apps share (None/False: not given).
@@ -306,6 +313,8 @@ def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optio
             sections.setdefault(section, {})[key] = value
     if smooth:
         sections["smoothing"] = {}
+    if tracker is not None:      # "paper": the tracker section; "robust": RobustPoseTracker
+        sections["robust_tracker"] = {} if tracker == "robust" else None
     if device:
         sections["device"] = device
     return sections
@@ -333,7 +342,6 @@ def build_stages(config: dict, *, progress: bool = True, estimator=None) -> RunS
     from tracker.pose import load_pose_model
     from tracker.tracking.flow import DenseFlow
     from tracker.tracking.pipeline import Pipeline
-    from tracker.tracking.pose_tracker import PoseTracker
     from tracker.tracking.smoothing import KeypointSmoother
 
     device = config.get("device", "cpu")
@@ -344,12 +352,29 @@ def build_stages(config: dict, *, progress: bool = True, estimator=None) -> RunS
     if estimator is None:
         estimator = load_pose_model(device=device, progress=progress, **config["pose"])
     flow = DenseFlow(**config["flow"]) if config.get("flow") is not None else None
-    tracker = PoseTracker(oks_sigmas=_oks_sigmas(config, estimator), **config["tracker"])
+    tracker = _tracker(config, _oks_sigmas(config, estimator))
     smoother = (KeypointSmoother(**config["smoothing"]) if config.get("smoothing") is not None
                 else None)
     pipeline = Pipeline(detector=detector, estimator=estimator, tracker=tracker, flow=flow,
                         smoother=smoother, **config["pipeline"])
     return RunStages(pipeline=pipeline, estimator=estimator, writer_options=dict(config["output"]))
+
+
+def _tracker(config: dict, oks_sigmas):
+    """The paper's ``PoseTracker`` (section ``tracker``), or ``RobustPoseTracker`` when the
+    ``robust_tracker`` section is a mapping (``reid_model``: a path -> ``ReidModel``)."""
+    from tracker.tracking.pose_tracker import PoseTracker
+    from tracker.tracking.robust_tracker import RobustPoseTracker
+
+    options = config.get("robust_tracker")
+    if options is None:
+        return PoseTracker(oks_sigmas=oks_sigmas, **config["tracker"])
+    options = dict(options)
+    reid_model = options.pop("reid_model", None)
+    if reid_model is not None:
+        from tracker.tracking.appearance import ReidModel
+        options["appearance_model"] = ReidModel(reid_model)
+    return RobustPoseTracker(oks_sigmas=oks_sigmas, **options)
 
 
 def _oks_sigmas(config: dict, estimator) -> list[float]:

@@ -86,20 +86,16 @@ def parse_args(argv):
     parser.add_argument("--config", type=Path, help="YAML overriding configs/default.yaml "
                         "and the preset")
     parser.add_argument("--format", choices=("posetrack18", "coco"), help="output format")
-    parser.add_argument("--detector", help="rtmdet-nano (preset fast) | cascade-rcnn-x101 "
-                        "(preset accurate) | "
-                        "yolov3-d53-608|416|320 | detections | posetrack-gt | "
-                        "mmdet:CONFIG:CHECKPOINT")
-    parser.add_argument("--detector-checkpoint", help="detector weights (.onnx/.pth), "
-                        "detections JSON or PoseTrack18 annotation JSON")
-    parser.add_argument("--pose-model", help="pose zoo name or model YAML")
-    parser.add_argument("--pose-checkpoint", help="pose .onnx or .pth file")
-    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto (default)")
+    add_model_flags(parser)
     parser.add_argument("--no-flip", action="store_true", help="disable the flip test")
     parser.add_argument("--flow", choices=("dis", "farneback", "none"),
                         help="optical flow (none: no propagation, similarity oks unless set)")
     parser.add_argument("--similarity", choices=("flow_oks", "oks", "iou"))
     parser.add_argument("--matcher", choices=("greedy", "hungarian"))
+    parser.add_argument("--tracker", choices=("paper", "robust"),
+                        help="paper: Simple Baselines' flow-OKS tracker (the config's tracker "
+                        "section, default); robust: lifecycle, motion while unseen, two-stage "
+                        "association, appearance, duplicate merging (robust_tracker section)")
     parser.add_argument("--detect-every", type=int_at_least(1),
                         help="run the detector every N frames")
     parser.add_argument("--pose-every", type=int_at_least(1), help="run detector and pose network "
@@ -132,6 +128,19 @@ def check_outputs(parser, args) -> None:
          "--pose-checkpoint": args.pose_checkpoint})
 
 
+def add_model_flags(parser) -> None:
+    """--detector, --detector-checkpoint, --pose-model, --pose-checkpoint, --device."""
+    parser.add_argument("--detector", help="rtmdet-nano (preset fast) | cascade-rcnn-x101 "
+                        "(preset accurate) | "
+                        "yolov3-d53-608|416|320 | detections | posetrack-gt | "
+                        "mmdet:CONFIG:CHECKPOINT")
+    parser.add_argument("--detector-checkpoint", help="detector weights (.onnx/.pth), "
+                        "detections JSON or PoseTrack18 annotation JSON")
+    parser.add_argument("--pose-model", help="pose zoo name or model YAML")
+    parser.add_argument("--pose-checkpoint", help="pose .onnx or .pth file")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto (default)")
+
+
 def overrides_from(args) -> dict:
     """The config sections the command-line flags set."""
     return flag_overrides(
@@ -139,7 +148,7 @@ def overrides_from(args) -> dict:
         pose_model=args.pose_model, pose_checkpoint=args.pose_checkpoint, device=args.device,
         no_flip=args.no_flip, flow=args.flow, similarity=args.similarity, matcher=args.matcher,
         detect_every=args.detect_every, pose_every=args.pose_every, max_people=args.max_people,
-        smooth=args.smooth, format=args.format, min_person_score=args.min_person_score,
+        smooth=args.smooth, format=args.format, tracker=args.tracker, min_person_score=args.min_person_score,
         min_keypoint_score=args.min_keypoint_score)
 
 

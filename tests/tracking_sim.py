@@ -177,8 +177,10 @@ class OracleFlow:
 
 
 def simulate(sequence_path: Path, *, tracker_options: dict, pipeline_options: dict,
-             use_flow: bool, seed: int = 0, detector_options: dict | None = None):
-    """Run the real ``Pipeline`` and ``PoseTracker`` over one simulated Bonn sequence.
+             use_flow: bool, seed: int = 0, detector_options: dict | None = None,
+             tracker_class=None):
+    """Run the real ``Pipeline`` and ``PoseTracker`` (or ``tracker_class``, e.g.
+    ``RobustPoseTracker``) over one simulated Bonn sequence.
 
     Returns:
         (frames of ground truth, image file names, list of ``FrameResult``).
@@ -191,13 +193,15 @@ def simulate(sequence_path: Path, *, tracker_options: dict, pipeline_options: di
     pipeline = Pipeline(
         detector=SimulatedDetector(clock, size_wh, seed=seed, **(detector_options or {})),
         estimator=SimulatedPoseEstimator(clock, seed=seed + 1),
-        tracker=PoseTracker(oks_sigmas=POSETRACK18.oks_sigmas, **tracker_options),
+        tracker=(tracker_class or PoseTracker)(oks_sigmas=POSETRACK18.oks_sigmas,
+                                               **tracker_options),
         flow=OracleFlow(clock, seed=seed + 2) if use_flow else None, **pipeline_options)
     image = np.zeros((size_wh[1], size_wh[0], 3), np.uint8)
     results = []
     for index in range(len(frames)):
         clock.index = index
-        results.append(pipeline(Frame(index=index, image=image, name=Path(names[index]).name)))
+        results.append(pipeline(Frame(index=index, image=image, name=Path(names[index]).name,
+                                      timestamp_s=index / 30.0)))
     return frames, names, results
 
 

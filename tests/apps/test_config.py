@@ -213,3 +213,23 @@ def test_missing_config_file():
     with pytest.raises(ConfigError, match="does not exist"):
         load_run_config("no/such/run.yaml")
     assert DEFAULT_CONFIG.is_file()
+
+
+def test_tracker_flag_chooses_the_robust_tracker_section(tmp_path):
+    from apps.config import _tracker
+    from tracker.tracking.pose_tracker import PoseTracker
+    from tracker.tracking.robust_tracker import RobustPoseTracker
+    sigmas = [0.05] * 17
+    robust = load_run_config(None, flag_overrides(tracker="robust"))
+    assert robust["robust_tracker"] == {}
+    assert isinstance(_tracker(robust, sigmas), RobustPoseTracker)
+    paper = load_run_config(None, flag_overrides(tracker="paper"))
+    assert paper["robust_tracker"] is None and isinstance(_tracker(paper, sigmas), PoseTracker)
+    config = tmp_path / "c.yaml"
+    config.write_text("robust_tracker: {min_hits: 3, max_lost_s: 1.5}\n")
+    tuned = _tracker(load_run_config(config), sigmas)
+    assert (tuned.min_hits, tuned.max_lost_s) == (3, 1.5)
+    config.write_text("robust_tracker: {min_hit: 3}\n")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['min_hit'\] in section "
+                       "'robust_tracker'"):
+        load_run_config(config)

@@ -157,3 +157,15 @@ def boxes_around_keypoints(keypoints: np.ndarray, keypoint_scores: np.ndarray,
             center, half = (low + high) / 2, (high - low) / 2 * (1 + enlarge)
             boxes[i] = np.concatenate([center - half, center + half])
     return boxes.astype(np.float32)
+
+
+def global_motion(flow) -> np.ndarray:
+    """(2,) float32 median displacement of the flow in frame pixels: the camera's own motion
+    (pan, shake) when people cover less than half of the frame."""
+    scale = 1.0
+    if isinstance(flow, FlowField):
+        flow, scale = flow.vectors, float(flow.scale)
+    vectors = np.asarray(flow, np.float32).reshape(-1, 2)
+    if len(vectors) == 0:
+        return np.zeros(2, np.float32)
+    return (np.median(vectors, axis=0) * scale).astype(np.float32)

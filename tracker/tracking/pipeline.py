@@ -137,7 +137,8 @@ class Pipeline:
         candidates = self._candidates(frame, propagated)          # 2. detector + propagation
         poses, candidates = self._estimate(frame, candidates)     # 3. one pose per person
         with self._timed("associate"):                            # 4. track ids
-            track_ids = self.tracker.update(poses, propagated=candidates.is_propagated)
+            track_ids = self.tracker.update(poses, propagated=candidates.is_propagated,
+                                            frame=frame)
         return self._result(frame, poses, track_ids)
 
     def _move_tracks(self, frame: Frame) -> None:
@@ -182,10 +183,14 @@ class Pipeline:
         """A frame without detector and pose network: every track's pose moved by the flow."""
         with self._timed("associate"):
             poses = self.tracker.propagated_poses().poses
-            track_ids = self.tracker.update(poses)
+            track_ids = self.tracker.update(poses, frame=frame)
         return self._result(frame, poses, track_ids)
 
     def _result(self, frame: Frame, poses: Poses, track_ids: np.ndarray) -> FrameResult:
+        """The frame's people with an id (id -1: a pose the tracker does not write)."""
+        written = track_ids >= 0
+        if not written.all():
+            poses, track_ids = poses[written], track_ids[written]
         keypoints = poses.keypoints
         if self.smoother is not None and len(poses):
             keypoints = self.smoother(track_ids, keypoints, frame.timestamp_s)

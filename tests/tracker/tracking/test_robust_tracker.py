@@ -1,0 +1,167 @@
+"""RobustPoseTracker on literal poses: lifecycle, motion while unseen, two stages, appearance,
+merging and camera motion (no shared data)."""
+import numpy as np
+import pytest
+
+from tracker.tracking.appearance import appearance_similarity, colour_descriptors
+from tracker.tracking.flow import global_motion
+from tracker.tracking.pose_tracker import PoseTracker
+from tracker.tracking.robust_tracker import RobustPoseTracker
+from tracker.types import Frame, Poses
+
+SIGMAS = np.array([.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062, .107,
+                   .107, .087, .087, .089, .089])
+#: A standing person's 17 COCO keypoints relative to the box centre, for a 40 x 100 box.
+TEMPLATE = np.array([[0, -45], [-3, -47], [3, -47], [-6, -45], [6, -45], [-12, -30], [12, -30],
+                     [-16, -12], [16, -12], [-18, 5], [18, 5], [-8, 5], [8, 5], [-9, 25],
+                     [9, 25], [-9, 45], [9, 45]], np.float32)
+
+
+def person(x, y, score=0.9):
+    return TEMPLATE + np.array([x, y], np.float32), score
+
+
+def frame_poses(*people) -> Poses:
+    if not people:
+        return Poses.empty(17)
+    keypoints = np.stack([p[0] for p in people])
+    centres = keypoints.mean(axis=1)
+    boxes = np.concatenate([centres - [20, 50], centres + [20, 50]], axis=1)
+    return Poses(keypoints=keypoints, keypoint_scores=np.full((len(people), 17), 0.9, np.float32),
+                 boxes_xyxy=boxes.astype(np.float32),
+                 box_scores=np.array([p[1] for p in people], np.float32))
+
+
+def frame_at(index, fps=30.0, image=None):
+    image = np.zeros((240, 320, 3), np.uint8) if image is None else image
+    return Frame(index=index, image=image, name=f"{index:06d}", timestamp_s=index / fps)
+
+
+def run(tracker, frames_of_people, fps=30.0):
+    """Ids per frame for a list of frames, each a list of ``person(...)``."""
+    return [tracker.update(frame_poses(*people), frame=frame_at(i, fps)).tolist()
+            for i, people in enumerate(frames_of_people)]
+
+
+def make(**options):
+    return RobustPoseTracker(oks_sigmas=SIGMAS, **options)
+
+
+def test_people_at_the_start_get_ids_at_once_and_keep_them():
+    ids = run(make(), [[person(50, 100), person(200, 100)]] * 5)
+    assert ids == [[0, 1]] * 5
+
+
+def test_a_one_frame_false_detection_gets_no_id():
+    people = [[person(50 + 2 * i, 100)] for i in range(10)]
+    people[5] = people[5] + [person(250, 60)]          # a one-frame ghost
+    ids = run(make(min_hits=2), people)
+    assert ids[5] == [0, -1] and all(frame == [0] for k, frame in enumerate(ids) if k != 5)
+
+
+def test_a_new_person_is_written_from_the_min_hits_th_frame():
+    people = [[person(50, 100)]] * 3 + [[person(50, 100), person(200, 100)]] * 4
+    ids = run(make(min_hits=3), people)
+    assert ids[3:] == [[0, -1], [0, -1], [0, 1], [0, 1]]
+
+
+def _walk_with_gap(gap_frames, fps=30.0, speed=3.0):
+    """A person walking right at ``speed`` px/frame, hidden for ``gap_frames`` frames."""
+    frames = []
+    for i in range(40 + gap_frames):
+        hidden = 20 <= i < 20 + gap_frames
+        frames.append([] if hidden else [person(40 + speed * i, 120)])
+    return frames
+
+
+def test_an_occluded_person_comes_back_with_the_same_id_where_the_paper_loses_it():
+    frames = _walk_with_gap(15)                          # half a second behind someone
+    robust = [i for frame in run(make(), frames) for i in frame]
+    assert set(robust) == {0}
+    paper = PoseTracker(oks_sigmas=SIGMAS, similarity="oks", max_age_frames=10)
+    ids = {i for people in frames for i in paper.update(frame_poses(*people)).tolist()}
+    assert len(ids) == 2                                # the paper's tracker starts a new id
+
+
+def test_lost_tracks_wait_seconds_not_frames():
+    # 1.5 s hidden: kept with max_lost_s 2 at 10 and at 60 fps, retired with max_lost_s 1
+    for fps in (10.0, 60.0):
+        frames = _walk_with_gap(int(1.5 * fps), fps=fps, speed=30.0 / fps)
+        assert {i for f in run(make(max_lost_s=2.0), frames, fps) for i in f} == {0}
+        # retired: the person comes back as a new (first tentative) track
+        assert {i for f in run(make(max_lost_s=1.0), frames, fps) for i in f} - {-1} == {0, 1}
+
+
+def test_low_confidence_poses_keep_a_track_but_never_start_one():
+    frames = [[person(50 + i, 100)] for i in range(4)]
+    frames += [[person(54 + i, 100, score=0.2)] for i in range(4)]   # partly occluded
+    frames += [[person(58, 100), person(200, 100, score=0.2)]]        # a weak stranger
+    ids = run(make(high_score=0.5), frames)
+    assert ids[4:8] == [[0]] * 4 and ids[8] == [0, -1]
+
+
+def test_a_pose_duplicating_a_tracked_one_starts_no_track():
+    tracker = make(merge_oks=0.8, min_hits=1)
+    run(tracker, [[person(50, 100)]] * 3)
+    poses = frame_poses(person(50, 100), person(50.5, 100.5))
+    assert tracker.update(poses, frame=frame_at(3)).tolist() == [0, -1]
+
+
+def test_two_tracks_that_converge_on_one_person_are_merged_keeping_the_older_id():
+    # a second track (1) drifts onto person 0 (two boxes on one child), then stays there
+    tracker = make(merge_oks=0.8, merge_frames=3, min_hits=1)
+    ids = []
+    for i in range(10):
+        second = max(50.5, 110 - 15 * i)
+        poses = frame_poses(person(50, 100), person(second, 100.5))
+        ids.append(tracker.update(poses, frame=frame_at(i)).tolist())
+    assert ids[0] == [0, 1]
+    assert ids[-1] == [0, -1] and tracker.num_tracks == 1
+
+
+def test_camera_motion_moves_lost_tracks():
+    # the camera pans: everything moves 4 px/frame left; the person stands still in the world
+    frames = [[person(200 - 4 * i, 120)] if not 10 <= i < 25 else [] for i in range(30)]
+    tracker = make(gate_growth=0.0)
+    ids = set()
+    for i, people in enumerate(frames):
+        if i:
+            tracker.warp(np.full((240, 320, 2), [-4.0, 0.0], np.float32))
+        ids.update(tracker.update(frame_poses(*people), frame=frame_at(i)).tolist())
+    assert ids == {0}
+
+
+def test_global_motion_is_the_median_flow():
+    flow = np.zeros((10, 10, 2), np.float32)
+    flow[:, :] = [3.0, -1.0]
+    flow[:2, :2] = [50.0, 50.0]               # a person moving on their own
+    assert global_motion(flow).tolist() == [3.0, -1.0]
+
+
+def _dressed(top_bgr, bottom_bgr):
+    image = np.zeros((240, 320, 3), np.uint8)
+    keypoints = TEMPLATE + [160, 120]
+    image[60:130, 130:190] = top_bgr          # torso: shoulders (y 90) to hips (y 125)
+    image[124:170, 130:190] = bottom_bgr      # legs: hips to ankles (y 165)
+    return image, keypoints[None], np.full((1, 17), 0.9)
+
+
+def test_colour_descriptors_tell_clothes_apart():
+    red_blue = colour_descriptors(*_dressed((0, 0, 255), (255, 0, 0)))
+    blue_red = colour_descriptors(*_dressed((255, 0, 0), (0, 0, 255)))
+    again = colour_descriptors(*_dressed((0, 0, 250), (250, 0, 0)))
+    similarity = appearance_similarity(red_blue, np.concatenate([again, blue_red]))
+    assert similarity[0, 0] > 0.9 and similarity[0, 1] < 0.1
+
+
+def test_appearance_similarity_unknown_parts_and_embeddings():
+    assert np.isnan(appearance_similarity(np.zeros((1, 64)), np.ones((1, 64)) / 32)[0, 0])
+    embeddings = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    np.testing.assert_allclose(appearance_similarity(embeddings, embeddings), [[1, 0], [0, 1]])
+
+
+@pytest.mark.parametrize("option,value", [("min_hits", 0), ("max_lost_s", -1.0),
+                                          ("high_score", 1.5), ("appearance_weight", -0.1)])
+def test_bad_options_name_themselves(option, value):
+    with pytest.raises(ValueError, match=option):
+        make(**{option: value})

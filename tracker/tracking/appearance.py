@@ -1,0 +1,153 @@
+"""Appearance cues for re-identifying a person after an occlusion (pure functions + one model).
+
+``colour_descriptors`` is the cheap default: for each pose, hue-saturation histograms of the
+torso (the box around shoulders and hips) and of the legs (hips to ankles, else to knees),
+each L1-normalised and concatenated, so a red shirt over blue jeans is told from a blue shirt
+over red shorts. ``ReidModel`` runs any person re-identification ONNX model (one input
+``(N, 3, H, W)`` float32 RGB crop batch normalised with ImageNet's mean and std, one output
+``(N, D)`` embedding) on the people's boxes. ``appearance_similarity`` compares descriptors
+(cosine for embeddings, histogram intersection for histograms: both in [0, 1]).
+"""
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+#: Hue x saturation bins of each body-part histogram.
+HUE_BINS, SATURATION_BINS = 8, 4
+#: Keypoints scored at or below this do not place a body part.
+PART_KEYPOINT_SCORE = 0.3
+#: COCO / PoseTrack18 slots (both use COCO's 17-slot order for the body).
+SHOULDERS, HIPS, KNEES, ANKLES = (5, 6), (11, 12), (13, 14), (15, 16)
+IMAGENET_MEAN_RGB = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD_RGB = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def _part_box(points: np.ndarray, width: int, height: int):
+    """Integer (x1, y1, x2, y2) around ``points`` (P, 2), clipped; None if under 2 px."""
+    if len(points) < 2:
+        return None
+    x1, y1 = np.floor(points.min(axis=0)).astype(int)
+    x2, y2 = np.ceil(points.max(axis=0)).astype(int)
+    x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, width), min(y2, height)
+    return (x1, y1, x2, y2) if x2 - x1 >= 2 and y2 - y1 >= 2 else None
+
+
+def _histogram(hsv: np.ndarray, box) -> np.ndarray:
+    size = HUE_BINS * SATURATION_BINS
+    if box is None:
+        return np.zeros(size, np.float32)
+    x1, y1, x2, y2 = box
+    patch = hsv[y1:y2, x1:x2]
+    hist = cv2.calcHist([patch], [0, 1], None, [HUE_BINS, SATURATION_BINS],
+                        [0, 180, 0, 256]).ravel()
+    total = hist.sum()
+    return (hist / total).astype(np.float32) if total > 0 else hist.astype(np.float32)
+
+
+def colour_descriptors(image_bgr: np.ndarray, keypoints_xy: np.ndarray,
+                       keypoint_scores: np.ndarray) -> np.ndarray:
+    """(N, 2 * HUE_BINS * SATURATION_BINS) float32 torso + legs histograms of N poses.
+
+    Args:
+        image_bgr: (H, W, 3) uint8 frame. keypoints_xy: (N, 17, 2) frame pixels in COCO
+            body order. keypoint_scores: (N, 17).
+
+    A part whose keypoints are not found (occluded, off-frame) gives a zero histogram,
+    which ``appearance_similarity`` treats as unknown.
+    """
+    keypoints = np.asarray(keypoints_xy, np.float64)
+    scores = np.asarray(keypoint_scores)
+    size = 2 * HUE_BINS * SATURATION_BINS
+    if len(keypoints) == 0 or keypoints.shape[1] < 17:
+        return np.zeros((len(keypoints), size), np.float32)
+    hsv = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2HSV)
+    height, width = image_bgr.shape[:2]
+    out = np.zeros((len(keypoints), size), np.float32)
+    for i, (points, point_scores) in enumerate(zip(keypoints, scores)):
+        found = (point_scores > PART_KEYPOINT_SCORE) & np.isfinite(points).all(axis=1)
+
+        def located(*slots):
+            index = [s for group in slots for s in group if found[s]]
+            return points[index]
+
+        torso = _part_box(located(SHOULDERS, HIPS), width, height)
+        lower = located(ANKLES) if found[list(ANKLES)].any() else located(KNEES)
+        legs = _part_box(np.concatenate([located(HIPS), lower]), width, height) \
+            if len(lower) else None
+        out[i] = np.concatenate([_histogram(hsv, torso), _histogram(hsv, legs)])
+    return out
+
+
+def appearance_similarity(descriptors_a: np.ndarray, descriptors_b: np.ndarray) -> np.ndarray:
+    """(A, B) similarity in [0, 1]; NaN where either descriptor is unknown (all zeros).
+
+    Histograms (non-negative, each part L1-normalised): mean over the parts both know of
+    the histogram intersection. Embeddings (any sign): cosine similarity mapped to [0, 1].
+    """
+    a = np.asarray(descriptors_a, np.float64)
+    b = np.asarray(descriptors_b, np.float64)
+    if a.size == 0 or b.size == 0:
+        return np.zeros((len(a), len(b)))
+    if (a >= 0).all() and (b >= 0).all() and a.shape[1] == 2 * HUE_BINS * SATURATION_BINS:
+        parts_a = a.reshape(len(a), 2, -1)
+        parts_b = b.reshape(len(b), 2, -1)
+        known = (parts_a.sum(2) > 0)[:, None, :] & (parts_b.sum(2) > 0)[None, :, :]   # (A, B, 2)
+        overlap = np.minimum(parts_a[:, None], parts_b[None]).sum(axis=3)            # (A, B, 2)
+        counts = known.sum(axis=2)
+        total = np.where(known, overlap, 0).sum(axis=2)
+        return np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
+    norms_a = np.linalg.norm(a, axis=1)[:, None]
+    norms_b = np.linalg.norm(b, axis=1)[None, :]
+    cosine = (a @ b.T) / np.maximum(norms_a * norms_b, 1e-12)
+    return np.where((norms_a > 0) & (norms_b > 0), (cosine + 1) / 2, np.nan)
+
+
+class ReidModel:
+    """A person re-identification ONNX model run on the people's boxes (see module doc).
+
+    Args:
+        path: the .onnx file. Its input's last two dimensions give the crop size (H, W)
+            (256 x 128, the common ReID size, when they are symbolic).
+        threads: onnxruntime intra-op threads (0: its default).
+    """
+
+    def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
+        import onnxruntime
+        from tracker.errors import MissingFileError
+        if not os.path.isfile(path):
+            raise MissingFileError(f"ReID model {path} does not exist")
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self._session = onnxruntime.InferenceSession(str(path), options,
+                                                     providers=["CPUExecutionProvider"])
+        shape = self._session.get_inputs()[0].shape
+        self.crop_size_hw = tuple(v if isinstance(v, int) else d
+                                  for v, d in zip(shape[-2:], (256, 128)))
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, image_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
+        """(N, D) float32 embeddings of the N boxes (zeros for boxes outside the image)."""
+        boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+        height, width = self.crop_size_hw
+        crops = np.zeros((len(boxes), 3, height, width), np.float32)
+        valid = np.zeros(len(boxes), bool)
+        for i, box in enumerate(boxes):
+            region = _part_box(box.reshape(2, 2), image_bgr.shape[1], image_bgr.shape[0]) \
+                if np.isfinite(box).all() else None
+            if region is None:
+                continue
+            x1, y1, x2, y2 = region
+            rgb = cv2.cvtColor(cv2.resize(image_bgr[y1:y2, x1:x2], (width, height)),
+                               cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+            crops[i] = ((rgb - IMAGENET_MEAN_RGB) / IMAGENET_STD_RGB).transpose(2, 0, 1)
+            valid[i] = True
+        if not len(boxes):
+            return np.zeros((0, 1), np.float32)
+        embeddings = np.asarray(self._session.run(None, {self._input: crops})[0], np.float32)
+        embeddings = embeddings.reshape(len(boxes), -1)
+        embeddings[~valid] = 0.0
+        return embeddings

@@ -1,0 +1,381 @@
+"""RobustPoseTracker: track ids that survive occlusions and crowds (beyond the paper's tracker).
+
+Same protocol as ``PoseTracker`` (``warp``, ``propagated_poses``, ``update``, ``reset``), so
+the ``Pipeline`` runs either. Per frame, ``update`` runs the numbered steps below; each
+addition over the paper is one constructor argument:
+
+1. Lifecycle: a new person's track is *tentative* until matched in ``min_hits`` consecutive
+   frames (at the start of a video, tracks are confirmed at once); tentative poses get id -1
+   and are not written (a one-frame false detection never becomes an id). A confirmed track
+   not matched is *lost*: kept for ``max_lost_s`` seconds of video time (frame-rate aware),
+   then retired.
+2. Motion while unseen: a lost track's pose is moved every frame by its own velocity (box
+   centre, smoothed over its matched frames) plus the camera's motion; while visible, the
+   optical flow moves it (as in the paper). The OKS gate widens with time unseen
+   (``gate_growth``: the pose area grows by that fraction per second unseen).
+3. Two-stage association (ByteTrack's insight, on poses): poses whose box score is at least
+   ``high_score`` are matched first to confirmed and lost tracks; then the other poses to
+   the tracks still free, only; the remaining confident poses are matched to tentative
+   tracks, and the rest of them start tentative tracks. Low-confidence poses never start a
+   track (id -1: not written).
+4. Appearance: torso and legs colour histograms (``tracker.tracking.appearance``), or a ReID
+   ONNX model's embedding, kept per track (a running mean); the similarity of a pose to a
+   *lost* track is ``(1 - appearance_weight) * OKS + appearance_weight * appearance``, so a
+   person re-appearing near where they were predicted and dressed the same gets the id back.
+5. One track per person: two confirmed tracks whose poses have OKS above ``merge_oks`` for
+   ``merge_frames`` consecutive frames are merged: the younger is retired and its pose gets
+   id -1, the older id is kept.
+6. Camera motion: the median flow (``global_motion``) is the camera's motion; it moves lost
+   tracks too, so a panning camera does not read as everyone moving.
+
+Public ids are 0, 1, 2, ... in order of confirmation (tentative tracks that die take none).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from tracker.boxes import box_areas
+from tracker.tracking.appearance import appearance_similarity, colour_descriptors
+from tracker.tracking.association import match_hungarian, oks_matrix
+from tracker.tracking.flow import global_motion, warp_points
+from tracker.tracking.pose_tracker import PropagatedPoses
+from tracker.types import Frame, Poses
+
+#: Frame rate assumed when ``update`` is given no frame (no timestamps).
+ASSUMED_FPS = 30.0
+
+
+@dataclass
+class _Track:
+    uid: int                     # internal, never written
+    keypoints: np.ndarray        # (K, 2) last observed pose
+    predicted: np.ndarray        # (K, 2) that pose moved into the current frame
+    scores: np.ndarray           # (K,) its keypoint scores
+    area: float                  # its box area (pixels^2)
+    box_xyxy: np.ndarray
+    box_score: float
+    last_seen_s: float
+    track_id: int = -1           # public id, given at confirmation
+    hits: int = 1                # consecutive matched frames
+    frames_unseen: int = 0
+    frames_propagated: int = 0
+    velocity_xy: Optional[np.ndarray] = None   # (2,) px per frame of the box centre
+    appearance: Optional[np.ndarray] = None    # (D,) running mean descriptor
+    appearance_count: int = 0
+
+    @property
+    def confirmed(self) -> bool:
+        return self.track_id >= 0
+
+
+class RobustPoseTracker:
+    """Pose tracking with lifecycle, motion, two-stage association, appearance and merging.
+
+    Args:
+        oks_sigmas: (K,) OKS constants of the keypoint set.
+        min_similarity: pairs below this never match (OKS, or the appearance blend).
+        min_hits: consecutive matched frames that confirm a track (1: at once). Higher
+            suppresses ids of short false detections; each new person is written from their
+            ``min_hits``-th frame.
+        max_lost_s: seconds a lost track waits for its person (longer: ids survive longer
+            occlusions, but a new person entering where one left may take the old id).
+        gate_growth: pose-area growth per second unseen for the OKS gate of lost tracks.
+        high_score: box score splitting confident from uncertain poses (two-stage step).
+        appearance_weight: weight of the appearance similarity for lost tracks (0: OKS only).
+        appearance_model: None for colour histograms, or a callable ``(image_bgr,
+            boxes_xyxy) -> (N, D)`` (e.g. ``ReidModel(path)``).
+        merge_oks, merge_frames: duplicate-track merging (``merge_frames`` 0 turns it off).
+        keypoint_score_threshold, min_area: as in ``PoseTracker``.
+        velocity_smoothing: weight of the newest displacement in the velocity estimate.
+    """
+
+    def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 2,
+                 max_lost_s: float = 2.0, gate_growth: float = 1.0, high_score: float = 0.5,
+                 appearance_weight: float = 0.3, appearance_model: Optional[Callable] = None,
+                 merge_oks: float = 0.8, merge_frames: int = 3,
+                 keypoint_score_threshold: float = 0.2, min_area: float = 32.0 ** 2,
+                 velocity_smoothing: float = 0.5) -> None:
+        if min_hits < 1:
+            raise ValueError(f"min_hits must be >= 1, got {min_hits}")
+        for name, value in (("max_lost_s", max_lost_s), ("gate_growth", gate_growth),
+                            ("min_area", min_area), ("merge_frames", merge_frames)):
+            if not value >= 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        for name, value in (("min_similarity", min_similarity), ("high_score", high_score),
+                            ("appearance_weight", appearance_weight), ("merge_oks", merge_oks),
+                            ("velocity_smoothing", velocity_smoothing)):
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        self.oks_sigmas = np.asarray(oks_sigmas, np.float64)
+        self.min_similarity, self.min_hits = min_similarity, min_hits
+        self.max_lost_s, self.gate_growth, self.high_score = max_lost_s, gate_growth, high_score
+        self.appearance_weight, self.appearance_model = appearance_weight, appearance_model
+        self.merge_oks, self.merge_frames = merge_oks, merge_frames
+        self.keypoint_score_threshold, self.min_area = keypoint_score_threshold, float(min_area)
+        self.velocity_smoothing = velocity_smoothing
+        self.reset()
+
+    def reset(self) -> None:
+        self._tracks: list[_Track] = []
+        self._next_uid = self._next_id = 0
+        self._frames_seen = 0
+        self._camera_shift = np.zeros(2, np.float32)
+        self._duplicate_frames: dict[tuple[int, int], int] = {}
+
+    @property
+    def num_tracks(self) -> int:
+        """Tracks alive: tentative, confirmed and lost."""
+        return len(self._tracks)
+
+    @property
+    def needs_flow(self) -> bool:
+        """False: with optical flow (``warp``) visible tracks are moved by it (flow-OKS),
+        without it they are compared where they were last seen (plain OKS)."""
+        return False
+
+    def warp(self, flow) -> None:
+        """Move the poses of visible tracks by the flow; remember the camera's motion."""
+        self._camera_shift = global_motion(flow)
+        for track in self._tracks:
+            if track.frames_unseen == 0:
+                track.predicted = warp_points(track.predicted, flow)
+
+    def propagated_poses(self) -> PropagatedPoses:
+        """Latest pose of the tracks seen in the previous frame, moved by the last ``warp``."""
+        recent = [t for t in self._tracks if t.frames_unseen == 0]
+        if not recent:
+            return PropagatedPoses.empty(len(self.oks_sigmas))
+        predicted = np.stack([t.predicted for t in recent])
+        motion = predicted - np.stack([t.keypoints for t in recent])
+        finite = np.isfinite(motion).all(axis=2, keepdims=True)
+        shift = np.where(finite, motion, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+        poses = Poses(keypoints=predicted, keypoint_scores=np.stack([t.scores for t in recent]),
+                      boxes_xyxy=np.stack([t.box_xyxy for t in recent]) + np.tile(shift, 2),
+                      box_scores=np.array([t.box_score for t in recent], np.float32))
+        return PropagatedPoses(
+            track_ids=np.array([t.track_id for t in recent], np.int64), poses=poses,
+            frames_propagated=np.array([t.frames_propagated for t in recent], np.int64))
+
+    def update(self, poses: Poses, propagated: Optional[np.ndarray] = None,
+               frame: Optional[Frame] = None) -> np.ndarray:
+        """Track ids (N,) int64 for the poses of the current frame; -1 for poses not written
+        (tentative tracks, low-confidence poses of no track, merged duplicates).
+
+        Args:
+            poses: the N poses of the frame.
+            propagated: (N,) bool, pose i came from a box propagated by flow (see
+                ``PoseTracker.update``); None leaves the counts as they are.
+            frame: the frame (its time for ``max_lost_s``, its image for appearance); None:
+                frames are ``1 / ASSUMED_FPS`` apart and appearance is not used.
+        """
+        now_s = frame.timestamp_s if frame is not None else self._frames_seen / ASSUMED_FPS
+        self._predict_lost()                                     # 2, 6. motion while unseen
+        descriptors = self._descriptors(poses, frame)            # 4. appearance
+        rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
+        track_ids = np.full(len(poses), -1, np.int64)
+        matched = set()
+        for row, column in zip(rows, columns):
+            track = self._tracks[row]
+            self._observe(track, poses, column, descriptors, now_s)
+            track_ids[column] = track.track_id
+            matched.add(row)
+        old = len(self._tracks)
+        new = self._start_tracks(poses, descriptors, now_s, set(columns.tolist()))
+        for column, track in new:
+            track_ids[column] = track.track_id
+        self._age(matched, old, now_s)                           # 1. lifecycle
+        if propagated is not None:
+            self._count_propagated(track_ids, np.asarray(propagated, bool))
+        self._merge_duplicates(track_ids)                        # 5. one track per person
+        self._frames_seen += 1
+        return track_ids
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _predict_lost(self) -> None:
+        for track in self._tracks:
+            if track.frames_unseen > 0:
+                velocity = track.velocity_xy if track.velocity_xy is not None else 0.0
+                track.predicted = track.predicted + velocity + self._camera_shift
+        self._camera_shift = np.zeros(2, np.float32)
+
+    def _descriptors(self, poses: Poses, frame: Optional[Frame]) -> Optional[np.ndarray]:
+        if frame is None or self.appearance_weight == 0 or len(poses) == 0:
+            return None
+        if self.appearance_model is not None:
+            return self.appearance_model(frame.image, poses.boxes_xyxy)
+        if poses.keypoints.shape[1] != 17:
+            return None
+        return colour_descriptors(frame.image, poses.keypoints, poses.keypoint_scores)
+
+    def _similarity(self, poses: Poses, descriptors, now_s: float) -> np.ndarray:
+        """(T, N): OKS of predicted track poses (gate widened while unseen), blended with
+        appearance for lost tracks."""
+        if not self._tracks or len(poses) == 0:
+            return np.zeros((len(self._tracks), len(poses)))
+        unseen_s = np.array([now_s - t.last_seen_s if t.frames_unseen else 0.0
+                             for t in self._tracks])
+        areas = np.array([t.area for t in self._tracks]) * (1 + self.gate_growth * unseen_s)
+        pose_areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)
+        oks = oks_matrix(np.stack([t.predicted for t in self._tracks]), poses.keypoints, areas,
+                         pose_areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
+                         poses.keypoint_scores, self.keypoint_score_threshold)
+        if descriptors is None:
+            return oks
+        lost = np.array([t.frames_unseen > 0 and t.appearance is not None for t in self._tracks])
+        if not lost.any():
+            return oks
+        stored = np.stack([t.appearance if t.appearance is not None else
+                           np.zeros(descriptors.shape[1], np.float32) for t in self._tracks])
+        looks = appearance_similarity(stored, descriptors)
+        blended = (1 - self.appearance_weight) * oks + self.appearance_weight * np.nan_to_num(
+            looks, nan=0.5)
+        near = oks > 0   # appearance never matches a person the motion cannot explain
+        return np.where(lost[:, None] & near, blended, oks)
+
+    def _associate(self, poses: Poses, descriptors, now_s: float):
+        """(rows, columns) of the matched (track, pose) pairs, over the three stages."""
+        similarity = self._similarity(poses, descriptors, now_s)
+        confident = np.asarray(poses.box_scores) >= self.high_score
+        established = np.array([t.confirmed for t in self._tracks], bool)
+        rows, columns = [], []
+        free_tracks = np.ones(len(self._tracks), bool)
+        free_poses = np.ones(len(poses), bool)
+        for track_mask, pose_mask in ((established, confident), (established, ~confident),
+                                      (~established, confident)):
+            t_index = np.flatnonzero(track_mask & free_tracks)
+            p_index = np.flatnonzero(pose_mask & free_poses)
+            if len(t_index) == 0 or len(p_index) == 0:
+                continue
+            matches, _, _ = match_hungarian(similarity[np.ix_(t_index, p_index)],
+                                            self.min_similarity)
+            for a, b in matches:
+                rows.append(t_index[a])
+                columns.append(p_index[b])
+                free_tracks[t_index[a]] = free_poses[p_index[b]] = False
+        return np.array(rows, np.int64), np.array(columns, np.int64)
+
+    def _observe(self, track: _Track, poses: Poses, column: int, descriptors,
+                 now_s: float) -> None:
+        box = np.asarray(poses.boxes_xyxy[column], np.float64)
+        centre = (box[:2] + box[2:]) / 2
+        old_centre = (track.box_xyxy[:2] + track.box_xyxy[2:]) / 2
+        gap = max(track.frames_unseen, 0) + 1
+        step = (centre - old_centre) / gap
+        if np.isfinite(step).all():
+            track.velocity_xy = step if track.velocity_xy is None else (
+                (1 - self.velocity_smoothing) * track.velocity_xy + self.velocity_smoothing * step)
+        track.keypoints = track.predicted = np.asarray(poses.keypoints[column], np.float32)
+        track.scores = np.asarray(poses.keypoint_scores[column], np.float32)
+        track.area = max(self.min_area, float(box_areas(box[None])[0]))
+        track.box_xyxy, track.box_score = box, float(poses.box_scores[column])
+        track.hits = track.hits + 1 if track.frames_unseen == 0 else 1
+        track.frames_unseen, track.last_seen_s = 0, now_s
+        if descriptors is not None:
+            self._remember_appearance(track, descriptors[column])
+        if not track.confirmed and track.hits >= self.min_hits:
+            self._confirm(track)
+
+    def _remember_appearance(self, track: _Track, descriptor: np.ndarray) -> None:
+        if not np.any(descriptor):
+            return
+        track.appearance_count += 1
+        if track.appearance is None:
+            track.appearance = np.asarray(descriptor, np.float32).copy()
+        else:
+            weight = 1.0 / min(track.appearance_count, 10)   # running mean, then EMA
+            track.appearance = (1 - weight) * track.appearance + weight * descriptor
+
+    def _confirm(self, track: _Track) -> None:
+        track.track_id = self._next_id
+        self._next_id += 1
+
+    def _start_tracks(self, poses: Poses, descriptors, now_s: float, used: set) -> list:
+        """Tentative tracks for the confident poses matched to no track and not duplicating
+        (OKS above ``merge_oks``) a pose that was."""
+        new = []
+        duplicates = self._duplicates_of(poses, sorted(used))
+        for column in range(len(poses)):
+            if column in used or poses.box_scores[column] < self.high_score or \
+                    duplicates[column]:
+                continue
+            box = np.asarray(poses.boxes_xyxy[column], np.float64)
+            track = _Track(uid=self._next_uid, keypoints=np.asarray(poses.keypoints[column]),
+                           predicted=np.asarray(poses.keypoints[column]),
+                           scores=np.asarray(poses.keypoint_scores[column]),
+                           area=max(self.min_area, float(box_areas(box[None])[0])),
+                           box_xyxy=box, box_score=float(poses.box_scores[column]),
+                           last_seen_s=now_s)
+            self._next_uid += 1
+            if descriptors is not None:
+                self._remember_appearance(track, descriptors[column])
+            if self.min_hits <= 1 or self._frames_seen < self.min_hits:
+                self._confirm(track)     # at the start of a video there is no history to wait for
+            self._tracks.append(track)
+            new.append((column, track))
+        return new
+
+    def _duplicates_of(self, poses: Poses, columns: list) -> np.ndarray:
+        """(N,) bool: pose i has OKS above ``merge_oks`` with one of the poses ``columns``."""
+        if not columns or self.merge_frames == 0:
+            return np.zeros(len(poses), bool)
+        areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)
+        oks = oks_matrix(poses.keypoints, poses.keypoints[columns], areas, areas[columns],
+                         self.oks_sigmas, poses.keypoint_scores, poses.keypoint_scores[columns],
+                         self.keypoint_score_threshold)
+        oks[columns, np.arange(len(columns))] = 0.0     # a pose does not duplicate itself
+        return (oks > self.merge_oks).any(axis=1)
+
+    def _age(self, matched: set, old: int, now_s: float) -> None:
+        """Unmatched tentative tracks die; unmatched confirmed ones are lost, then retired
+        (rows from ``old`` on were started this frame)."""
+        kept = []
+        for row, track in enumerate(self._tracks):
+            if row < old and row not in matched:
+                if not track.confirmed:
+                    continue
+                track.frames_unseen += 1
+                track.hits = 0
+                if now_s - track.last_seen_s > self.max_lost_s:
+                    continue
+            kept.append(track)
+        self._tracks = kept
+
+    def _count_propagated(self, track_ids: np.ndarray, propagated: np.ndarray) -> None:
+        if propagated.shape != track_ids.shape:
+            raise ValueError(f"propagated must have shape {track_ids.shape} (one flag per "
+                             f"pose), got {propagated.shape}")
+        from_propagation = {i: p for i, p in zip(track_ids.tolist(), propagated.tolist())
+                            if i >= 0}
+        for track in self._tracks:
+            if track.frames_unseen == 0:
+                flag = from_propagation.get(track.track_id, False)
+                track.frames_propagated = track.frames_propagated + 1 if flag else 0
+
+    def _merge_duplicates(self, track_ids: np.ndarray) -> None:
+        """Retire the younger of two visible confirmed tracks that keep the same pose."""
+        if self.merge_frames == 0:
+            return
+        visible = [t for t in self._tracks if t.confirmed and t.frames_unseen == 0]
+        seen_pairs = set()
+        if len(visible) >= 2:
+            oks = oks_matrix(np.stack([t.keypoints for t in visible]),
+                             np.stack([t.keypoints for t in visible]),
+                             np.array([t.area for t in visible]),
+                             np.array([t.area for t in visible]), self.oks_sigmas,
+                             np.stack([t.scores for t in visible]),
+                             np.stack([t.scores for t in visible]),
+                             self.keypoint_score_threshold)
+            for a, b in zip(*np.nonzero(np.triu(oks > self.merge_oks, k=1))):
+                older, younger = sorted((visible[a], visible[b]), key=lambda t: t.track_id)
+                pair = (older.uid, younger.uid)
+                seen_pairs.add(pair)
+                self._duplicate_frames[pair] = self._duplicate_frames.get(pair, 0) + 1
+                if self._duplicate_frames[pair] >= self.merge_frames:
+                    track_ids[track_ids == younger.track_id] = -1
+                    self._tracks = [t for t in self._tracks if t is not younger]
+        self._duplicate_frames = {p: n for p, n in self._duplicate_frames.items()
+                                  if p in seen_pairs}
