@@ -4,9 +4,11 @@
     posetrack-eval annotations/val/ predictions/ --per-sequence --no-tracking
 
 GT_DIR holds one PoseTrack18 file per sequence; PRED_DIR a file of the same name for each.
-Prints poseval's tables (AP, then MOT). Exit codes: 0 ok, 1 bad input (one line
-``posetrack-eval: error: <file>: <field>: ...`` on stderr; the traceback too with
---verbose), 2 bad arguments, 130 Ctrl-C.
+Prints poseval's tables (AP, then MOT), then identity metrics that poseval lacks: IDF1/IDP/IDR
+and HOTA/DetA/AssA/LocA on person boxes (IoU) and on poses (OKS), over the same frames
+(``tracker.eval.identity_inputs`` defines them; --no-identity leaves them out).
+Exit codes: 0 ok, 1 bad input (one line ``posetrack-eval: error: <file>: <field>: ...`` on
+stderr; the traceback too with --verbose), 2 bad arguments, 130 Ctrl-C.
 """
 from __future__ import annotations
 
@@ -30,13 +32,16 @@ def parse_args(argv):
     parser.add_argument("--per-sequence", action="store_true",
                         help="also evaluate and print every sequence alone")
     parser.add_argument("--no-tracking", action="store_true",
-                        help="only pose AP (no MOTA/MOTP/precision/recall)")
+                        help="only pose AP (no MOTA/MOTP/precision/recall, no identity "
+                             "metrics)")
+    parser.add_argument("--no-identity", action="store_true",
+                        help="leave out IDF1/HOTA (only poseval's tables)")
     parser.add_argument("--allow-nonfinite", action="store_true",
                         help="accept NaN/Infinity keypoint coordinates (never matching, as "
                              "poseval) instead of failing")
-    parser.add_argument("--glob-order", action="store_true",
-                        help="read sequences in directory order like poseval instead of "
-                             "sorted by name (matters only for AP score ties)")
+    parser.add_argument("--sorted", action="store_true",
+                        help="sort sequences by name instead of poseval's directory order "
+                             "(AP may then differ from poseval's where scores tie)")
     cli.add_verbose_flag(parser)
     args = parser.parse_args(argv)
     cli.check_output_paths(parser, {"--json": args.json}, {})
@@ -45,8 +50,8 @@ def parse_args(argv):
 
 def run(args) -> int:
     results = evaluate(args.gt_dir, args.pred_dir, tracking=not args.no_tracking,
-                       per_sequence=args.per_sequence, allow_nonfinite=args.allow_nonfinite,
-                       sort_files=not args.glob_order)
+                       identity=not args.no_identity, per_sequence=args.per_sequence,
+                       allow_nonfinite=args.allow_nonfinite, sort_files=args.sorted)
     for name, seq_results in results.per_sequence.items():
         print(f"Sequence {name}:")
         print(seq_results.table())

@@ -31,10 +31,21 @@ def test_prints_poseval_tables_and_writes_json(tmp_path, capsys):
         "& MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTP & Prec & Rec  \\\\",
         "& Head & Shou & Elb  & Wri  & Hip  & Knee & Ankl & Total& Total& Total& Total\\\\",
         "& 50.0 & 50.0 & 50.0 & 50.0 & 50.0 & 50.0 & 50.0 & 50.0 &100.0 &100.0 & 50.0 \\\\",
+        # person 1 tracked in 3 frames, person 2 missed: IDTP 3, IDFN 3, IDFP 0;
+        # DetA = 3 / 6, AssA = 1 -> HOTA = sqrt(0.5) = 70.7
+        "Identity metrics (IoU: person boxes, OKS: poses):",
+        "& Sim. & IDF1 & IDP  & IDR  & HOTA & DetA & AssA & LocA \\\\",
+        "&  IoU & 66.7 &100.0 & 50.0 & 70.7 & 50.0 &100.0 &100.0 \\\\",
+        "&  OKS & 66.7 &100.0 & 50.0 & 70.7 & 50.0 &100.0 &100.0 \\\\",
     ]
     result = json.loads(out.read_text())
     assert set(result) == {"ap", "mota", "motp", "motp_legacy", "precision", "recall",
-                           "ap_per_joint", "mota_per_joint"}
+                           "ap_per_joint", "mota_per_joint", "identity"}
+    assert result["identity"]["boxes"] == {
+        "similarity": "IoU", "idf1": pytest.approx(200 / 3), "idp": 100.0, "idr": 50.0,
+        "hota": pytest.approx(100 * 0.5 ** 0.5), "deta": 50.0, "assa": 100.0, "loca": 100.0,
+        "idtp": 3, "idfn": 3, "idfp": 0}
+    assert result["identity"]["poses"]["similarity"] == "OKS"
     assert list(result["ap"]) == ["head", "shoulder", "elbow", "wrist", "hip", "knee",
                                   "ankle", "total"]
     assert result["mota"]["total"] == 50.0 and result["recall"] == 50.0
@@ -50,8 +61,10 @@ def test_no_tracking_and_per_sequence(tmp_path, capsys):
                      "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "Sequence s:" in text and "All sequences:" in text and "MOTA" not in text
+    assert "IDF1" not in text
     result = json.loads(out.read_text())
     assert result["mota"] is None and result["motp"] is None and result["mota_per_joint"] is None
+    assert result["identity"] is None
     assert result["per_sequence"]["s"]["ap"]["total"] == 100.0
 
 
@@ -72,8 +85,29 @@ def test_sanity_run_through_the_command_line(tmp_path, capsys):
     gt, pred = build_case(SANITY_CASES["swap_ids"], sanity_gt(shared_path(*MMPOSE_VAL)))
     gt_dir, pred_dir = write_dirs(tmp_path, gt, pred)
     assert cli.main([str(gt_dir), str(pred_dir)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == \
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[6] == \
         "& 96.7 & 96.7 & 96.7 & 96.4 & 96.6 & 96.7 & 98.9 & 96.9 & 99.1 &100.0 &100.0 \\\\"
+    # IDF1 sees the swap; on boxes less, as the two swapped people's boxes overlap
+    assert lines[-2:] == [
+        "&  IoU & 92.9 & 92.9 & 92.9 & 90.0 &100.0 & 81.0 &100.0 \\\\",
+        "&  OKS & 85.7 & 85.7 & 85.7 & 90.0 &100.0 & 81.0 &100.0 \\\\"]
+
+
+def test_no_identity_prints_only_poseval_tables(tmp_path, capsys):
+    gt_dir, pred_dir = _dirs(tmp_path)
+    out = tmp_path / "r.json"
+    assert cli.main([str(gt_dir), str(pred_dir), "--no-identity", "--json", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 7 and lines[-1].startswith("&100.0 &100.0")
+    assert json.loads(out.read_text())["identity"] is None
+
+
+def test_per_sequence_tables_carry_identity_rows(tmp_path, capsys):
+    gt_dir, pred_dir = _dirs(tmp_path)
+    assert cli.main([str(gt_dir), str(pred_dir), "--per-sequence"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("Identity metrics") == 2          # sequence s, then all sequences
 
 
 def test_single_frame_sequences_get_a_note(tmp_path, capsys):
@@ -129,6 +163,14 @@ def _file_name(tmp_path):
     return gt_dir, pred_dir
 
 
+def _bad_bbox(tmp_path):
+    gt_dir, pred_dir = _dirs(tmp_path)
+    data = json.loads((pred_dir / "s.json").read_text())
+    data["annotations"][1]["bbox"] = [1, 2, -3, 4]
+    (pred_dir / "s.json").write_text(json.dumps(data))
+    return gt_dir, pred_dir
+
+
 ERROR = r"^posetrack-eval: error: "
 
 
@@ -141,6 +183,7 @@ ERROR = r"^posetrack-eval: error: "
     (_track_id_range, ERROR + r".*pred/s\.json: annotations\[1\]\.track_id: 10000 is out"),
     (_frame_count, ERROR + r".*pred/s\.json: images: 2 prediction frames, expected 3"),
     (_file_name, ERROR + r".*pred/s\.json: images\[2\]\.file_name: cannot parse"),
+    (_bad_bbox, ERROR + r".*pred/s\.json: annotations\[1\]\.bbox: expected 4 finite"),
 ])
 def test_bad_input_is_one_line_error_and_exit_1(tmp_path, capsys, make, message):
     gt_dir, pred_dir = make(tmp_path)

@@ -302,7 +302,8 @@ def _people(annotations: list[dict], indices: list[int], columns, path: Path, *,
                                      f"list of {n_names} numbers (one per keypoint) or [], got "
                                      f"{len(given) if isinstance(given, list) else given!r}")
     if rows:
-        given = [[math.nan if v is None else v for v in annotations[r]["scores"]] for r in rows]
+        given = [annotations[r]["scores"] for r in rows]
+        given = [[math.nan if v is None else v for v in g] if None in g else g for g in given]
         scores[rows] = _per_annotation_numbers(given, [indices[r] for r in rows], "scores",
                                                path)[:, columns]
     head_boxes = np.full((n, 4), np.nan)
