@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from pathlib import Path
+
 import numpy as np
 
 from tracker.eval.identity import DEFAULT_ALPHAS, TrackScores, frame_pairs, track_scores
@@ -74,9 +76,19 @@ def load_person_boxes(sequence: SequencePair) -> SequenceBoxes:
     """Person boxes of every evaluated frame of ``sequence``, read from its two files."""
     gt, _ = concatenated_people([frame.gt for frame in sequence.frames])
     pred, _ = concatenated_people([frame.pred for frame in sequence.frames])
-    gt_file = _file_boxes(read_posetrack18(sequence.gt_file, "ground-truth file"), gt)
-    pred_file = _file_boxes(read_posetrack18(sequence.pred_file, "prediction file"), pred)
+    gt_file = _file_boxes(_bbox_file(sequence.gt_file, sequence.gt_bboxes,
+                                     "ground-truth file"), gt)
+    pred_file = _file_boxes(_bbox_file(sequence.pred_file, sequence.pred_bboxes,
+                                       "prediction file"), pred)
     return SequenceBoxes(person_boxes(gt, gt_file), person_boxes(pred, pred_file))
+
+
+def _bbox_file(path, bboxes, what: str) -> PoseTrack18File:
+    """The file's annotations' ``bbox`` values: kept at loading, else read again."""
+    if bboxes is None:
+        return read_posetrack18(path, what)
+    return PoseTrack18File(Path(path), [], [{} if b is None else {"bbox": b} for b in bboxes],
+                           None)
 
 
 def _file_boxes(video: PoseTrack18File, people: PoseSet) -> np.ndarray:

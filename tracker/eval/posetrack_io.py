@@ -94,10 +94,10 @@ def load_sequence_pair(gt_file: Path, pred_file: Path, *,
     if not pred_file.is_file():
         raise PoseTrackEvalError(f"{pred_file}: prediction file does not exist (needed for "
                                  f"ground truth {gt_file.name})")
-    gt = parse_video(read_posetrack18(gt_file, "ground-truth file"), is_gt=True,
-                     allow_nonfinite=allow_nonfinite)
-    pred = parse_video(read_posetrack18(pred_file, "prediction file"), is_gt=False,
-                       allow_nonfinite=allow_nonfinite)
+    gt_video = read_posetrack18(gt_file, "ground-truth file")
+    pred_video = read_posetrack18(pred_file, "prediction file")
+    gt = parse_video(gt_video, is_gt=True, allow_nonfinite=allow_nonfinite)
+    pred = parse_video(pred_video, is_gt=False, allow_nonfinite=allow_nonfinite)
     if len(pred.people) != len(gt.people):
         raise PoseTrackEvalError(f"{pred_file}: images: {len(pred.people)} prediction frames, "
                                  f"expected {len(gt.people)} as in {gt_file}")
@@ -115,7 +115,13 @@ def load_sequence_pair(gt_file: Path, pred_file: Path, *,
                 f"{gt_file}: annotations[{bad}].bbox_head: missing (image "
                 f"'{gt.file_names[index]}' has predictions, so the GT head box is needed)")
         frames.append(FramePair(gt_people, pred_people, gt.file_names[index], index))
-    return SequencePair(gt_file.name.split(".")[0], gt_file, pred_file, tuple(frames))
+    return SequencePair(gt_file.name.split(".")[0], gt_file, pred_file, tuple(frames),
+                        gt_bboxes=_bboxes(gt_video), pred_bboxes=_bboxes(pred_video))
+
+
+def _bboxes(video: PoseTrack18File) -> tuple:
+    """Each annotation's ``bbox`` value as in the file (None where absent)."""
+    return tuple(a.get("bbox") if isinstance(a, dict) else None for a in video.annotations)
 
 
 def drop_ignored_points(people: PoseSet, *, polygons: list) -> PoseSet:

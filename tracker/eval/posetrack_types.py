@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -90,9 +91,16 @@ class FramePair:
 
 @dataclass(frozen=True)
 class SequencePair:
-    """One GT file and its prediction file; ``frames`` holds only the evaluated frames."""
+    """One GT file and its prediction file; ``frames`` holds only the evaluated frames.
+
+    ``gt_bboxes`` / ``pred_bboxes``: each annotation's ``bbox`` value as in the file, in file
+    order (None where absent), kept when loading so the identity metrics' person boxes need
+    no second read of the files; None: not kept (then they are read again).
+    """
 
     name: str
     gt_file: Path
     pred_file: Path
     frames: tuple[FramePair, ...]
+    gt_bboxes: Optional[tuple] = None
+    pred_bboxes: Optional[tuple] = None
