@@ -84,6 +84,8 @@ class RobustPoseTracker:
             occlusions, but a new person entering where one left may take the old id).
         gate_growth: pose-area growth per second unseen for the OKS gate of lost tracks.
         high_score: box score splitting confident from uncertain poses (two-stage step).
+            0.3 suits RTMDet-nano (its detections start at 0.3, propagated boxes score
+            lower); a detector whose scores sit near 1 (Cascade R-CNN) wants 0.5-0.6.
         appearance_weight: weight of the appearance similarity for lost tracks (0: OKS only).
         appearance_model: None for colour histograms, or a callable ``(image_bgr,
             boxes_xyxy) -> (N, D)`` (e.g. ``ReidModel(path)``).
@@ -93,7 +95,7 @@ class RobustPoseTracker:
     """
 
     def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 2,
-                 max_lost_s: float = 2.0, gate_growth: float = 1.0, high_score: float = 0.5,
+                 max_lost_s: float = 2.0, gate_growth: float = 1.0, high_score: float = 0.3,
                  appearance_weight: float = 0.3, appearance_model: Optional[Callable] = None,
                  merge_oks: float = 0.8, merge_frames: int = 3,
                  keypoint_score_threshold: float = 0.2, min_area: float = 32.0 ** 2,
