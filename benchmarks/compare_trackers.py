@@ -2,7 +2,7 @@
 
     python -m benchmarks.compare_trackers [--sequences 30] [--seeds 2] [--sweep]
         [--robust min_hits=1,max_lost_s=3] [--detector miss_continue=0.85]
-        [--video PATH] [--max-frames 300] [--no-video] [--no-simulation]
+        [--only TEXT] [--video PATH] [--max-frames 300] [--no-video] [--no-simulation]
 
 Section 1 replays the Bonn PoseTrack sequences (every person labelled in every frame;
 ``tests/tracking_sim.py``) with one simulated detector (bursty misses, false positives) and
@@ -44,7 +44,7 @@ from tracker.eval.identity import TrackScores
 
 #: A small sweep of ``RobustPoseTracker`` options (``--sweep``), one change at a time.
 SWEEP = ({"min_hits": 1}, {"min_hits": 3}, {"max_lost_s": 1.0}, {"max_lost_s": 4.0},
-         {"high_score": 0.6}, {"high_score": 0.4}, {"gate_growth": 0.0}, {"gate_growth": 3.0},
+         {"high_score": 0.5}, {"high_score": 0.4}, {"gate_growth": 0.0}, {"gate_growth": 3.0},
          {"min_similarity": 0.05}, {"min_similarity": 0.3}, {"appearance_weight": 0.0},
          {"merge_frames": 0})
 DEFAULT_VIDEO = SHARED_ROOT / "data" / "videos" / "basketball-2p-426x240.mp4"
@@ -240,11 +240,17 @@ def main(argv=None) -> int:
                              "occlusions)")
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--max-frames", type=int, default=300)
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="run only the variants whose name contains TEXT (repeatable)")
     parser.add_argument("--no-video", action="store_true")
     parser.add_argument("--no-simulation", action="store_true")
     args = parser.parse_args(argv)
     robust = list(SWEEP) + args.robust if args.sweep else args.robust
-    variants = {**our_variants(robust), **peer_variants()}
+    variants = {name: variant for name, variant in {**our_variants(robust),
+                                                    **peer_variants()}.items()
+                if not args.only or any(text in name for text in args.only)}
+    if not variants:
+        parser.error(f"no variant name contains any of {args.only}")
     folder = SHARED_ROOT / "data" / "bonn-posetrack" / "train"
     if not args.no_simulation:
         paths = sorted(folder.glob("*.json"))[:args.sequences]
