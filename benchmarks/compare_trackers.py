@@ -22,6 +22,10 @@ more: broken tracks; the difference: ids written on poses with no joint above 0.
 false-positive boxes). Tentative tracks (peers, robust tracker) write nothing. Seconds are
 the wall time of the runs (stages and tracker, not the scoring).
 
+The simulated frames are blank: the robust tracker's colour histograms are the same for
+everyone there, so its appearance term only adds a constant to lost tracks' similarity (try
+``--robust appearance_weight=0``); appearance is measured on real video only.
+
 Section 2 runs the same variants on a real video with RTMDet-nano and PP-TinyPose (no ground
 truth): ids written, ids living <= 3 frames (fragments and ghosts) and people per frame. The
 detector runs once per frame and its boxes are replayed to every variant.
@@ -73,6 +77,16 @@ def our_variants(robust_options: list[dict]) -> dict[str, OurVariant]:
         label = ", ".join(f"{k}={v}" for k, v in options.items())
         variants[f"Robust {label}"] = OurVariant("robust", options)
     return variants
+
+
+def robust_arguments() -> set[str]:
+    """The ``RobustPoseTracker`` constructor arguments ``--robust`` may set."""
+    import inspect
+
+    from tracker.tracking.robust_tracker import RobustPoseTracker
+
+    names = set(inspect.signature(RobustPoseTracker).parameters)
+    return names - {"oks_sigmas", "appearance_model"}
 
 
 def parse_options(text: str) -> dict:
@@ -246,6 +260,10 @@ def main(argv=None) -> int:
     parser.add_argument("--no-simulation", action="store_true")
     args = parser.parse_args(argv)
     robust = list(SWEEP) + args.robust if args.sweep else args.robust
+    unknown = sorted({key for options in args.robust for key in options} - robust_arguments())
+    if unknown:
+        parser.error(f"--robust: unknown RobustPoseTracker argument(s) {unknown}; expected "
+                     f"some of {sorted(robust_arguments())}")
     variants = {name: variant for name, variant in {**our_variants(robust),
                                                     **peer_variants()}.items()
                 if not args.only or any(text in name for text in args.only)}

@@ -100,7 +100,9 @@ def match_hungarian(similarity: np.ndarray, min_similarity: float):
     if similarity.size == 0:
         return _empty_result(num_tracks, num_detections)
     allowed = similarity >= min_similarity
-    cost = np.where(allowed, 1.0 - similarity, 1e6)
+    # maximise the total similarity of allowed pairs; a 1e6 cost for disallowed pairs made
+    # lapjv return non-optimal assignments (a weak pair taking a strong one's detection)
+    cost = -np.where(allowed, similarity, 0.0)
     _, track_to_detection, _ = lap.lapjv(cost, extend_cost=True)
     matches = [(t, d) for t, d in enumerate(track_to_detection) if d >= 0 and allowed[t, d]]
     return _unmatched(np.asarray(matches, np.int64).reshape(-1, 2), num_tracks, num_detections)

@@ -39,3 +39,11 @@ def test_greedy_and_hungarian_differ_where_they_should():
     similarity = np.array([[0.9, 0.8], [0.8, 0.1]])
     assert match_greedy(similarity, 0.05)[0].tolist() == [[0, 0], [1, 1]]
     assert sorted(match_hungarian(similarity, 0.05)[0].tolist()) == [[0, 1], [1, 0]]
+
+
+def test_hungarian_gives_the_optimum_where_a_large_forbidden_cost_did_not():
+    from tracker.tracking.association import match_hungarian
+    similarity = np.array([[.106, .774, .002, .015, 0], [.837, .083, .002, .061, .029],
+                           [.111, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
+    matches, _, _ = match_hungarian(similarity, 0.1)
+    assert sorted(matches.tolist()) == [[0, 1], [1, 0]]
