@@ -144,7 +144,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
                        "high_score": fraction, "appearance_weight": fraction,
                        "reid_model": optional(text), "merge_oks": fraction,
                        "merge_frames": count, "keypoint_score_threshold": fraction,
-                       "min_area": at_least(0), "velocity_smoothing": fraction},
+                       "min_area": at_least(0), "velocity_smoothing": fraction,
+                       "max_speed": at_least(0), "min_start_confidence": fraction},
     "pipeline": {"propagate": flag, "nms_threshold": fraction, "detect_every": positive_int,
                  "min_box_score": fraction, "propagation_keypoint_threshold": fraction,
                  "min_propagated_pose_score": fraction, "max_propagated_frames": count,
@@ -293,6 +294,8 @@ def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optio
 
     ``flow="none"`` leaves the flow out, turns propagation off and, unless ``similarity`` is
     given, compares poses by plain OKS. ``smooth`` turns on smoothing with its defaults.
+    ``tracker`` "paper" selects the paper's tracker (``robust_tracker: null``), "robust" the
+    default ``RobustPoseTracker``; ``similarity`` / ``matcher`` imply "paper".
     """
     sections: dict = {}
     values = {("detector", "name"): detector, ("detector", "checkpoint"): detector_checkpoint,
@@ -313,6 +316,11 @@ def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optio
             sections.setdefault(section, {})[key] = value
     if smooth:
         sections["smoothing"] = {}
+    if (similarity or matcher) and tracker is None:
+        tracker = "paper"        # these flags are options of the paper's tracker
+    if (similarity or matcher) and tracker == "robust":
+        raise ConfigError("--similarity and --matcher are options of the paper's tracker; "
+                          "use them with --tracker paper (or drop them for the robust tracker)")
     if tracker is not None:      # "paper": the tracker section; "robust": RobustPoseTracker
         sections["robust_tracker"] = {} if tracker == "robust" else None
     if device:

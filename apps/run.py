@@ -93,9 +93,10 @@ def parse_args(argv):
     parser.add_argument("--similarity", choices=("flow_oks", "oks", "iou"))
     parser.add_argument("--matcher", choices=("greedy", "hungarian"))
     parser.add_argument("--tracker", choices=("paper", "robust"),
-                        help="paper: Simple Baselines' flow-OKS tracker (the config's tracker "
-                        "section, default); robust: lifecycle, motion while unseen, two-stage "
-                        "association, appearance, duplicate merging (robust_tracker section)")
+                        help="robust (default): lifecycle, motion while unseen, two-stage "
+                        "association, appearance, duplicate merging (robust_tracker section); "
+                        "paper: Simple Baselines' flow-OKS tracker (tracker section; implied by "
+                        "--similarity / --matcher)")
     parser.add_argument("--detect-every", type=int_at_least(1),
                         help="run the detector every N frames")
     parser.add_argument("--pose-every", type=int_at_least(1), help="run detector and pose network "

@@ -215,16 +215,33 @@ def test_missing_config_file():
     assert DEFAULT_CONFIG.is_file()
 
 
+def test_default_robust_tracker_section_lists_the_constructor_defaults():
+    import inspect
+
+    from tracker.tracking.robust_tracker import RobustPoseTracker
+    section = load_run_config(None)["robust_tracker"]
+    defaults = {name: p.default for name, p in
+                inspect.signature(RobustPoseTracker).parameters.items()}
+    assert section.pop("reid_model") is None
+    assert section and all(defaults[key] == value for key, value in section.items())
+
+
 def test_tracker_flag_chooses_the_robust_tracker_section(tmp_path):
     from apps.config import _tracker
     from tracker.tracking.pose_tracker import PoseTracker
     from tracker.tracking.robust_tracker import RobustPoseTracker
     sigmas = [0.05] * 17
+    default = load_run_config(None)
+    assert isinstance(_tracker(default, sigmas), RobustPoseTracker)
     robust = load_run_config(None, flag_overrides(tracker="robust"))
-    assert robust["robust_tracker"] == {}
+    assert robust["robust_tracker"] == default["robust_tracker"]
     assert isinstance(_tracker(robust, sigmas), RobustPoseTracker)
     paper = load_run_config(None, flag_overrides(tracker="paper"))
     assert paper["robust_tracker"] is None and isinstance(_tracker(paper, sigmas), PoseTracker)
+    implied = load_run_config(None, flag_overrides(similarity="iou"))
+    assert implied["robust_tracker"] is None and implied["tracker"]["similarity"] == "iou"
+    with pytest.raises(ConfigError, match="--tracker paper"):
+        flag_overrides(tracker="robust", matcher="hungarian")
     config = tmp_path / "c.yaml"
     config.write_text("robust_tracker: {min_hits: 3, max_lost_s: 1.5}\n")
     tuned = _tracker(load_run_config(config), sigmas)

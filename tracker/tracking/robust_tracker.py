@@ -9,15 +9,18 @@ addition over the paper is one constructor argument:
    and are not written (a one-frame false detection never becomes an id). A confirmed track
    not matched is *lost*: kept for ``max_lost_s`` seconds of video time (frame-rate aware),
    then retired.
-2. Motion while unseen: a lost track's pose is moved every frame by its own velocity (box
-   centre, smoothed over its matched frames) plus the camera's motion; while visible, the
-   optical flow moves it (as in the paper). The OKS gate widens with time unseen
-   (``gate_growth``: the pose area grows by that fraction per second unseen).
+2. Motion while unseen: a lost track's pose is moved every frame by its own velocity (the
+   median motion of its joints between matched frames, in px per second of video time,
+   smoothed, at most ``max_speed`` body sizes per second) plus the camera's motion; while
+   visible, the optical flow moves it (as in the paper), or its velocity when there is no
+   flow. The OKS gate widens with time unseen (``gate_growth``: the pose area grows by that
+   fraction per second unseen).
 3. Two-stage association (ByteTrack's insight, on poses): poses whose box score is at least
    ``high_score`` are matched first to confirmed and lost tracks; then the other poses to
    the tracks still free, only; the remaining confident poses are matched to tentative
-   tracks, and the rest of them start tentative tracks. Low-confidence poses never start a
-   track (id -1: not written).
+   tracks, and the rest of them start tentative tracks if their pose is clear (mean
+   keypoint score at least ``min_start_confidence``: not a box on nobody). Low-confidence
+   poses never start a track (id -1: not written).
 4. Appearance: torso and legs colour histograms (``tracker.tracking.appearance``), or a ReID
    ONNX model's embedding, kept per track (a running mean); the similarity of a pose to a
    *lost* track is ``(1 - appearance_weight) * OKS + appearance_weight * appearance``, so a
@@ -32,7 +35,6 @@ Public ids are 0, 1, 2, ... in order of confirmation (tentative tracks that die 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
@@ -42,33 +44,12 @@ from tracker.tracking.appearance import appearance_similarity, colour_descriptor
 from tracker.tracking.association import match_hungarian, oks_matrix
 from tracker.tracking.flow import global_motion, warp_points
 from tracker.tracking.pose_tracker import PropagatedPoses
+from tracker.tracking.propagation import pose_confidence
+from tracker.tracking.track_state import TrackState, clamped, pose_displacement
 from tracker.types import Frame, Poses
 
 #: Frame rate assumed when ``update`` is given no frame (no timestamps).
 ASSUMED_FPS = 30.0
-
-
-@dataclass
-class _Track:
-    uid: int                     # internal, never written
-    keypoints: np.ndarray        # (K, 2) last observed pose
-    predicted: np.ndarray        # (K, 2) that pose moved into the current frame
-    scores: np.ndarray           # (K,) its keypoint scores
-    area: float                  # its box area (pixels^2)
-    box_xyxy: np.ndarray
-    box_score: float
-    last_seen_s: float
-    track_id: int = -1           # public id, given at confirmation
-    hits: int = 1                # consecutive matched frames
-    frames_unseen: int = 0
-    frames_propagated: int = 0
-    velocity_xy: Optional[np.ndarray] = None   # (2,) px per frame of the box centre
-    appearance: Optional[np.ndarray] = None    # (D,) running mean descriptor
-    appearance_count: int = 0
-
-    @property
-    def confirmed(self) -> bool:
-        return self.track_id >= 0
 
 
 class RobustPoseTracker:
@@ -92,6 +73,12 @@ class RobustPoseTracker:
         merge_oks, merge_frames: duplicate-track merging (``merge_frames`` 0 turns it off).
         keypoint_score_threshold, min_area: as in ``PoseTracker``.
         velocity_smoothing: weight of the newest displacement in the velocity estimate.
+        max_speed: largest velocity, in body sizes (sqrt of the box area) per second: a
+            wrong match cannot throw a lost track across the frame.
+        min_start_confidence: ``pose_confidence`` (mean of the keypoint scores above
+            ``keypoint_score_threshold``) a pose needs to start a track; poses on boxes where
+            nobody is (false positives, ghosts) score low and would otherwise become tracks
+            that later take a real person's pose.
     """
 
     def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 2,
@@ -99,16 +86,19 @@ class RobustPoseTracker:
                  appearance_weight: float = 0.3, appearance_model: Optional[Callable] = None,
                  merge_oks: float = 0.8, merge_frames: int = 3,
                  keypoint_score_threshold: float = 0.2, min_area: float = 32.0 ** 2,
-                 velocity_smoothing: float = 0.5) -> None:
+                 velocity_smoothing: float = 0.5, max_speed: float = 4.0,
+                 min_start_confidence: float = 0.3) -> None:
         if min_hits < 1:
             raise ValueError(f"min_hits must be >= 1, got {min_hits}")
         for name, value in (("max_lost_s", max_lost_s), ("gate_growth", gate_growth),
+                            ("max_speed", max_speed),
                             ("min_area", min_area), ("merge_frames", merge_frames)):
             if not value >= 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
         for name, value in (("min_similarity", min_similarity), ("high_score", high_score),
                             ("appearance_weight", appearance_weight), ("merge_oks", merge_oks),
-                            ("velocity_smoothing", velocity_smoothing)):
+                            ("velocity_smoothing", velocity_smoothing),
+                            ("min_start_confidence", min_start_confidence)):
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         self.oks_sigmas = np.asarray(oks_sigmas, np.float64)
@@ -117,14 +107,17 @@ class RobustPoseTracker:
         self.appearance_weight, self.appearance_model = appearance_weight, appearance_model
         self.merge_oks, self.merge_frames = merge_oks, merge_frames
         self.keypoint_score_threshold, self.min_area = keypoint_score_threshold, float(min_area)
-        self.velocity_smoothing = velocity_smoothing
+        self.velocity_smoothing, self.max_speed = velocity_smoothing, max_speed
+        self.min_start_confidence = min_start_confidence
         self.reset()
 
     def reset(self) -> None:
-        self._tracks: list[_Track] = []
+        self._tracks: list[TrackState] = []
         self._next_uid = self._next_id = 0
         self._frames_seen = 0
         self._camera_shift = np.zeros(2, np.float32)
+        self._warped = False
+        self._last_time_s: Optional[float] = None
         self._duplicate_frames: dict[tuple[int, int], int] = {}
 
     @property
@@ -141,6 +134,7 @@ class RobustPoseTracker:
     def warp(self, flow) -> None:
         """Move the poses of visible tracks by the flow; remember the camera's motion."""
         self._camera_shift = global_motion(flow)
+        self._warped = True
         for track in self._tracks:
             if track.frames_unseen == 0:
                 track.predicted = warp_points(track.predicted, flow)
@@ -174,7 +168,7 @@ class RobustPoseTracker:
                 frames are ``1 / ASSUMED_FPS`` apart and appearance is not used.
         """
         now_s = frame.timestamp_s if frame is not None else self._frames_seen / ASSUMED_FPS
-        self._predict_lost()                                     # 2, 6. motion while unseen
+        self._predict(now_s)                                     # 2, 6. motion
         descriptors = self._descriptors(poses, frame)            # 4. appearance
         rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
         track_ids = np.full(len(poses), -1, np.int64)
@@ -197,12 +191,19 @@ class RobustPoseTracker:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _predict_lost(self) -> None:
+    def _predict(self, now_s: float) -> None:
+        """Move lost tracks by their velocity and the camera's motion, and visible ones by
+        their velocity when no flow moved them (``warp`` not called for this frame)."""
+        dt = 0.0 if self._last_time_s is None else max(0.0, now_s - self._last_time_s)
         for track in self._tracks:
+            velocity = track.velocity_xy if track.velocity_xy is not None else 0.0
             if track.frames_unseen > 0:
-                velocity = track.velocity_xy if track.velocity_xy is not None else 0.0
-                track.predicted = track.predicted + velocity + self._camera_shift
+                track.predicted = track.predicted + velocity * dt + self._camera_shift
+            elif not self._warped:
+                track.predicted = track.predicted + velocity * dt
         self._camera_shift = np.zeros(2, np.float32)
+        self._warped = False
+        self._last_time_s = now_s
 
     def _descriptors(self, poses: Poses, frame: Optional[Frame]) -> Optional[np.ndarray]:
         if frame is None or self.appearance_weight == 0 or len(poses) == 0:
@@ -260,14 +261,16 @@ class RobustPoseTracker:
                 free_tracks[t_index[a]] = free_poses[p_index[b]] = False
         return np.array(rows, np.int64), np.array(columns, np.int64)
 
-    def _observe(self, track: _Track, poses: Poses, column: int, descriptors,
+    def _observe(self, track: TrackState, poses: Poses, column: int, descriptors,
                  now_s: float) -> None:
         box = np.asarray(poses.boxes_xyxy[column], np.float64)
-        centre = (box[:2] + box[2:]) / 2
-        old_centre = (track.box_xyxy[:2] + track.box_xyxy[2:]) / 2
-        gap = max(track.frames_unseen, 0) + 1
-        step = (centre - old_centre) / gap
-        if np.isfinite(step).all():
+        elapsed = now_s - track.last_seen_s
+        motion = pose_displacement(track.keypoints, track.scores, poses.keypoints[column],
+                                   poses.keypoint_scores[column], self.keypoint_score_threshold)
+        if motion is None:   # no joint seen twice: the box centre
+            motion = (box[:2] + box[2:] - track.box_xyxy[:2] - track.box_xyxy[2:]) / 2
+        if elapsed > 0 and np.isfinite(motion).all():
+            step = clamped(motion / elapsed, track.area, self.max_speed)
             track.velocity_xy = step if track.velocity_xy is None else (
                 (1 - self.velocity_smoothing) * track.velocity_xy + self.velocity_smoothing * step)
         track.keypoints = track.predicted = np.asarray(poses.keypoints[column], np.float32)
@@ -281,7 +284,7 @@ class RobustPoseTracker:
         if not track.confirmed and track.hits >= self.min_hits:
             self._confirm(track)
 
-    def _remember_appearance(self, track: _Track, descriptor: np.ndarray) -> None:
+    def _remember_appearance(self, track: TrackState, descriptor: np.ndarray) -> None:
         if not np.any(descriptor):
             return
         track.appearance_count += 1
@@ -291,7 +294,7 @@ class RobustPoseTracker:
             weight = 1.0 / min(track.appearance_count, 10)   # running mean, then EMA
             track.appearance = (1 - weight) * track.appearance + weight * descriptor
 
-    def _confirm(self, track: _Track) -> None:
+    def _confirm(self, track: TrackState) -> None:
         track.track_id = self._next_id
         self._next_id += 1
 
@@ -300,12 +303,13 @@ class RobustPoseTracker:
         (OKS above ``merge_oks``) a pose that was."""
         new = []
         duplicates = self._duplicates_of(poses, sorted(used))
+        confidence = pose_confidence(poses.keypoint_scores, self.keypoint_score_threshold)
         for column in range(len(poses)):
             if column in used or poses.box_scores[column] < self.high_score or \
-                    duplicates[column]:
+                    duplicates[column] or confidence[column] < self.min_start_confidence:
                 continue
             box = np.asarray(poses.boxes_xyxy[column], np.float64)
-            track = _Track(uid=self._next_uid, keypoints=np.asarray(poses.keypoints[column]),
+            track = TrackState(uid=self._next_uid, keypoints=np.asarray(poses.keypoints[column]),
                            predicted=np.asarray(poses.keypoints[column]),
                            scores=np.asarray(poses.keypoint_scores[column]),
                            area=max(self.min_area, float(box_areas(box[None])[0])),
