@@ -269,66 +269,7 @@ def poseval_scores(folder: Path, tracker_options, pipeline_options, use_flow, se
         return evaluate(gt_dir, pred_dir)
 
 
-# -- identity scores and box-tracker stacks (benchmarks/compare_trackers.py) -----------------
-
-def simulate_stack(sequence_path: Path, build_stack, *, seed: int = 0,
-                   detector_options: dict | None = None):
-    """Like ``simulate``, with any per-frame stack in place of the ``Pipeline``.
-
-    ``build_stack(detector, estimator, flow)`` gets the simulated stages (seeded as in
-    ``simulate``: the same ``seed`` gives the same detections) and returns a callable
-    ``Frame -> FrameResult``, e.g. a box tracker followed by the pose estimator.
-
-    Returns:
-        (frames of ground truth, image file names, list of ``FrameResult``).
-    """
-    frames, names, size_wh = load_bonn_sequence(sequence_path)
-    clock = SequenceClock(frames)
-    stack = build_stack(SimulatedDetector(clock, size_wh, seed=seed, **(detector_options or {})),
-                        SimulatedPoseEstimator(clock, seed=seed + 1),
-                        OracleFlow(clock, seed=seed + 2))
-    image = np.zeros((size_wh[1], size_wh[0], 3), np.uint8)
-    results = []
-    for index in range(len(frames)):
-        clock.index = index
-        results.append(stack(Frame(index=index, image=image, name=Path(names[index]).name,
-                                   timestamp_s=index / 30.0)))
-    return frames, names, results
-
-
-def output_boxes(result, min_keypoint_score: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """(track ids (P,), boxes_xyxy (P, 4)) of the people of one ``FrameResult`` that
-    ``box_mota`` scores: the tight box around the joints scored above ``min_keypoint_score``
-    (people without such a joint are left out)."""
-    from tracker.tracking.flow import boxes_around_keypoints
-
-    poses = result.poses
-    boxes = boxes_around_keypoints(poses.keypoints, poses.keypoint_scores, min_keypoint_score,
-                                   enlarge=0.0)
-    shown = np.isfinite(boxes).all(axis=1)
-    return np.asarray(result.track_ids)[shown], boxes[shown].astype(np.float64)
-
-
-def box_track_scores(frames: list[GroundTruthFrame], results, iou_threshold: float = 0.5):
-    """IDF1 (IoU >= ``iou_threshold``) and HOTA counts (``tracker.eval.identity.TrackScores``)
-    of the boxes of ``output_boxes`` against the ground-truth boxes, similarity = IoU."""
-    from tracker.eval.identity import track_scores
-
-    gt_ids, pred_ids, similarity = [], [], []
-    for truth, result in zip(frames, results):
-        ids, boxes = output_boxes(result)
-        gt_ids.append(truth.track_ids)
-        pred_ids.append(ids)
-        similarity.append(np.clip(iou_matrix(truth.boxes_xyxy, boxes), 0.0, 1.0))
-    return track_scores(gt_ids, pred_ids, similarity, threshold=iou_threshold)
-
-
-def ids_written(results, shown_only: bool = False) -> int:
-    """Distinct track ids over all ``FrameResult`` of a sequence; ``shown_only``: only of the
-    people ``output_boxes`` keeps (those scored by ``box_mota`` and ``box_track_scores``)."""
-    ids = [output_boxes(r)[0] if shown_only else np.asarray(r.track_ids) for r in results]
-    return len(np.unique(np.concatenate(ids))) if ids else 0
-
+# -- helpers of the benchmarks ------------------------------------------------------------
 
 def track_lengths(results) -> dict[int, int]:
     """Frames in which each written track id appears."""
@@ -337,9 +278,3 @@ def track_lengths(results) -> dict[int, int]:
         for track_id in np.asarray(result.track_ids).tolist():
             lengths[track_id] = lengths.get(track_id, 0) + 1
     return lengths
-
-
-def gt_tracks(frames: list[GroundTruthFrame]) -> int:
-    """Distinct ground-truth people of a sequence."""
-    ids = [f.track_ids for f in frames]
-    return len(np.unique(np.concatenate(ids))) if ids else 0

@@ -118,6 +118,7 @@ class RobustPoseTracker:
         self._camera_shift = np.zeros(2, np.float32)
         self._warped = False
         self._last_time_s: Optional[float] = None
+        self._areas = np.zeros(0)      # pose areas of the frame being updated
         self._duplicate_frames: dict[tuple[int, int], int] = {}
 
     @property
@@ -135,9 +136,11 @@ class RobustPoseTracker:
         """Move the poses of visible tracks by the flow; remember the camera's motion."""
         self._camera_shift = global_motion(flow)
         self._warped = True
-        for track in self._tracks:
-            if track.frames_unseen == 0:
-                track.predicted = warp_points(track.predicted, flow)
+        visible = [t for t in self._tracks if t.frames_unseen == 0]
+        if visible:   # one call for all: (T, K, 2)
+            moved = warp_points(np.stack([t.predicted for t in visible]), flow)
+            for track, pose in zip(visible, moved):
+                track.predicted = pose
 
     def propagated_poses(self) -> PropagatedPoses:
         """Latest pose of the tracks seen in the previous frame, moved by the last ``warp``."""
@@ -169,6 +172,7 @@ class RobustPoseTracker:
         """
         now_s = frame.timestamp_s if frame is not None else self._frames_seen / ASSUMED_FPS
         self._predict(now_s)                                     # 2, 6. motion
+        self._areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)   # (N,) px^2
         descriptors = self._descriptors(poses, frame)            # 4. appearance
         rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
         track_ids = np.full(len(poses), -1, np.int64)
@@ -222,7 +226,7 @@ class RobustPoseTracker:
         unseen_s = np.array([now_s - t.last_seen_s if t.frames_unseen else 0.0
                              for t in self._tracks])
         areas = np.array([t.area for t in self._tracks]) * (1 + self.gate_growth * unseen_s)
-        pose_areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)
+        pose_areas = self._areas
         oks = oks_matrix(np.stack([t.predicted for t in self._tracks]), poses.keypoints, areas,
                          pose_areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
                          poses.keypoint_scores, self.keypoint_score_threshold)
@@ -275,7 +279,7 @@ class RobustPoseTracker:
                 (1 - self.velocity_smoothing) * track.velocity_xy + self.velocity_smoothing * step)
         track.keypoints = track.predicted = np.asarray(poses.keypoints[column], np.float32)
         track.scores = np.asarray(poses.keypoint_scores[column], np.float32)
-        track.area = max(self.min_area, float(box_areas(box[None])[0]))
+        track.area = float(self._areas[column])
         track.box_xyxy, track.box_score = box, float(poses.box_scores[column])
         track.hits = track.hits + 1 if track.frames_unseen == 0 else 1
         track.frames_unseen, track.last_seen_s = 0, now_s
@@ -312,7 +316,7 @@ class RobustPoseTracker:
             track = TrackState(uid=self._next_uid, keypoints=np.asarray(poses.keypoints[column]),
                            predicted=np.asarray(poses.keypoints[column]),
                            scores=np.asarray(poses.keypoint_scores[column]),
-                           area=max(self.min_area, float(box_areas(box[None])[0])),
+                           area=float(self._areas[column]),
                            box_xyxy=box, box_score=float(poses.box_scores[column]),
                            last_seen_s=now_s)
             self._next_uid += 1
@@ -328,7 +332,7 @@ class RobustPoseTracker:
         """(N,) bool: pose i has OKS above ``merge_oks`` with one of the poses ``columns``."""
         if not columns or self.merge_frames == 0:
             return np.zeros(len(poses), bool)
-        areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)
+        areas = self._areas
         oks = oks_matrix(poses.keypoints, poses.keypoints[columns], areas, areas[columns],
                          self.oks_sigmas, poses.keypoint_scores, poses.keypoint_scores[columns],
                          self.keypoint_score_threshold)

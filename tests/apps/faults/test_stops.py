@@ -35,7 +35,9 @@ def test_a_stop_signal_writes_the_frames_finished_so_far(tmp_path, signum, code,
         command("run", shared_path(*BASKETBALL), "--out", out, "--render", render, "--quiet",
                 *model_args()),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment(),
-        start_new_session=True)    # its own session: the signal is not ignored as a job's
+        start_new_session=True,    # its own session: the signal is not ignored as a job's
+        # and not ignored because the tests themselves run under nohup
+        preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))
     _wait_for_hidden_file(tmp_path, process)
     time.sleep(2.0)                # some frames done, far from the 300 of the video
     process.send_signal(signum)
