@@ -81,7 +81,7 @@ class RobustPoseTracker:
             that later take a real person's pose.
     """
 
-    def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 2,
+    def __init__(self, *, oks_sigmas, min_similarity: float = 0.2, min_hits: int = 2,
                  max_lost_s: float = 2.0, gate_growth: float = 1.0, high_score: float = 0.3,
                  appearance_weight: float = 0.3, appearance_model: Optional[Callable] = None,
                  merge_oks: float = 0.8, merge_frames: int = 3,

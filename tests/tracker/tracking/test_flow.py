@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from tests.shared_data import PARITY_DIR, shared_path
-from tracker.tracking.flow import (MIN_FLOW_SIDE, DenseFlow, boxes_around_keypoints,
-                                  flow_size_wh, warp_points)
+from tracker.tracking.flow import (GLOBAL_MOTION_SAMPLES, MIN_FLOW_SIDE, DenseFlow, FlowField,
+                                  _grid_steps, boxes_around_keypoints, flow_size_wh,
+                                  global_motion, warp_point_sets, warp_points)
 
 
 @pytest.mark.parametrize("method", ["dis", "farneback"])
@@ -86,3 +87,59 @@ def test_frames_under_twelve_pixels_get_a_flow_not_an_opencv_error(method, width
     assert min(field.vectors.shape[:2]) >= MIN_FLOW_SIDE
     moved = warp_points(np.array([[width / 2, height / 2]], np.float32), field)
     np.testing.assert_allclose(moved, [[width / 2, height / 2]], atol=0.5)
+
+
+def _panning_field(height, width):
+    """A camera pan of (2.5, -1.25) px with +-0.2 px of patterned noise, and a third of the
+    field (people walking) moving (12, -30) px on its own."""
+    y, x = np.indices((height, width))
+    noise = ((x * 7 + y * 13) % 11 - 5) * 0.04
+    field = np.stack([2.5 + noise, -1.25 - noise[::-1]], axis=2).astype(np.float32)
+    field[:, : width // 3] = [12.0, -30.0]
+    return field
+
+
+@pytest.mark.parametrize("height,width", [(360, 640), (720, 1280), (90, 160), (1, 20000)])
+def test_global_motion_of_a_subsample_is_the_full_median(height, width):
+    field = _panning_field(height, width)
+    full = np.median(field.reshape(-1, 2), axis=0)
+    np.testing.assert_allclose(global_motion(field), full, atol=0.05)
+    np.testing.assert_allclose(global_motion(FlowField(field, scale=2.0)), 2 * full, atol=0.1)
+    assert abs(full[0] - 2.5) < 0.25 and abs(full[1] + 1.25) < 0.25   # the pan, not the people
+
+
+@pytest.mark.parametrize("height,width", [(360, 640), (720, 1280), (1080, 1920), (1, 20000),
+                                          (20000, 1), (100, 100), (60, 100)])
+def test_global_motion_reads_an_even_grid_of_about_the_sample_count(height, width):
+    step_y, step_x = _grid_steps(height, width, GLOBAL_MOTION_SAMPLES)
+    read = len(range(step_y // 2, height, step_y)) * len(range(step_x // 2, width, step_x))
+    assert read == height * width if height * width <= GLOBAL_MOTION_SAMPLES else \
+        0.6 * GLOBAL_MOTION_SAMPLES <= read <= 1.5 * GLOBAL_MOTION_SAMPLES
+
+
+def test_global_motion_of_tiny_and_empty_fields_is_their_exact_median():
+    assert global_motion(np.array([[[1.5, -2.0]]], np.float32)).tolist() == [1.5, -2.0]
+    two_by_two = np.array([[[0, 0], [1, 10]], [[2, 20], [30, 3]]], np.float32)
+    assert global_motion(two_by_two).tolist() == [1.5, 6.5]
+    assert global_motion(FlowField(two_by_two, scale=0.5)).tolist() == [0.75, 3.25]
+    assert global_motion(np.array([[4.0, 1.0], [6.0, 3.0], [5.0, 2.0]])).tolist() == [5.0, 2.0]
+    empties = np.zeros((0, 0, 2), np.float32), np.zeros((0, 2)), FlowField(np.zeros((0, 5, 2)))
+    for empty in empties:
+        assert global_motion(empty).tolist() == [0.0, 0.0]
+    assert global_motion(FlowField(two_by_two)).dtype == np.float32
+
+
+def test_warp_point_sets_equals_warp_points_of_each_set():
+    y, x = np.indices((12, 10))
+    flow = np.stack([0.5 * x + 0.1 * y, 0.3 * y - 0.2 * x], axis=2).astype(np.float32)
+    pose = np.array([[2.5, 3.0], [np.nan, 1.0], [50.0, 2.0], [-4.0, 7.25], [9.9, 11.5]])
+    history = np.stack([pose + 0.5, pose[::-1], pose * 0.5])                      # (3, 5, 2)
+    sets = [pose, history, np.zeros((0, 2)), pose[:1].astype(np.float32), [[1.0, 1.0]]]
+    for field in (flow, FlowField(flow, scale=2.0)):
+        batched = warp_point_sets(sets, field)
+        assert len(batched) == len(sets)
+        for points, moved in zip(sets, batched):
+            expected = warp_points(points, field)
+            assert moved.dtype == np.float32 and moved.shape == expected.shape
+            np.testing.assert_array_equal(moved, expected)     # NaN where warp_points has NaN
+    assert warp_point_sets([], flow) == []
