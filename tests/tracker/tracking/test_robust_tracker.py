@@ -222,3 +222,29 @@ def test_without_flow_visible_tracks_are_moved_by_their_velocity():
                                      frame=frame_at(i)).tolist() for i in range(2, 20)]
     assert ids_with() == [[0]] * 20
     assert ids_with(max_speed=0.0) != [[0]] * 20
+
+
+def _blocks(people_colours, size=(240, 320)) -> np.ndarray:
+    """A frame with a block of colour (BGR) on each (x, y, colour) person's 40 x 100 box."""
+    image = np.full((*size, 3), 90, np.uint8)
+    for x, y, colour in people_colours:
+        image[int(y - 50):int(y + 50), int(x - 20):int(x + 20)] = colour
+    return image
+
+
+@pytest.mark.parametrize("colour,expected", [((200, 40, 40), 1), ((40, 40, 200), 0)])
+def test_appearance_gives_a_returning_person_their_own_id(colour, expected):
+    # A (red, id 0) and B (blue, id 1) stand apart, both are hidden for 10 frames, then one
+    # person comes back half-way between them: the motion cannot tell who, the clothes can
+    red, blue = (40, 40, 200), (200, 40, 40)
+    tracker = make()
+    for i in range(6):
+        image = _blocks([(100, 120, red), (160, 120, blue)])
+        ids = tracker.update(frame_poses(person(100, 120), person(160, 120)),
+                             frame=frame_at(i, image=image))
+        assert ids.tolist() == [0, 1]
+    for i in range(6, 16):
+        tracker.update(frame_poses(), frame=frame_at(i, image=_blocks([])))
+    image = _blocks([(130, 120, colour)])
+    ids = tracker.update(frame_poses(person(130, 120)), frame=frame_at(16, image=image))
+    assert ids.tolist() == [expected]
