@@ -54,6 +54,9 @@ ASSUMED_FPS = 30.0
 #: Every this many frames all poses get an appearance descriptor (the tracks' running means
 #: follow lighting and pose); in between only the poses a lost track could take.
 APPEARANCE_REFRESH_FRAMES = 5
+#: Lost tracks compare appearance with poses whose OKS to them is above this (motion must
+#: roughly explain the pose; exp underflows to 0 only several hundred px away).
+NEAR_OKS = 1e-6
 
 
 class RobustPoseTracker:
@@ -231,7 +234,7 @@ class RobustPoseTracker:
         needed = np.ones(len(poses), bool)
         if self._frames_seen % APPEARANCE_REFRESH_FRAMES:
             lost = self._lost_with_looks()
-            needed = (oks[lost] > 0).any(axis=0) if lost.any() else ~needed
+            needed = (oks[lost] > NEAR_OKS).any(axis=0) if lost.any() else ~needed
             if not needed.any():
                 return None
         chosen = np.flatnonzero(needed)
@@ -267,7 +270,7 @@ class RobustPoseTracker:
         looks = appearance_similarity(stored, descriptors)
         blended = (1 - self.appearance_weight) * oks + self.appearance_weight * np.nan_to_num(
             looks, nan=0.5)
-        near = oks > 0   # appearance never matches a person the motion cannot explain
+        near = oks > NEAR_OKS   # appearance never matches a person the motion cannot explain
         return np.where(lost[:, None] & near, blended, oks)
 
     def _associate(self, poses: Poses, similarity: np.ndarray):
