@@ -45,18 +45,11 @@ from tracker.tracking.association import match_hungarian, oks_matrix
 from tracker.tracking.flow import global_motion, warp_points
 from tracker.tracking.pose_tracker import PropagatedPoses
 from tracker.tracking.propagation import pose_confidence
-from tracker.tracking.track_state import (TrackState, clamped, count_propagated,
-                                          pose_displacement)
+from tracker.tracking.track_state import TrackState, clamped, pose_displacement
 from tracker.types import Frame, Poses
 
 #: Frame rate assumed when ``update`` is given no frame (no timestamps).
 ASSUMED_FPS = 30.0
-#: Every this many frames all poses get an appearance descriptor (the tracks' running means
-#: follow lighting and pose); in between only the poses a lost track could take.
-APPEARANCE_REFRESH_FRAMES = 5
-#: Lost tracks compare appearance with poses whose OKS to them is above this (motion must
-#: roughly explain the pose; exp underflows to 0 only several hundred px away).
-NEAR_OKS = 1e-6
 
 
 class RobustPoseTracker:
@@ -88,7 +81,7 @@ class RobustPoseTracker:
             that later take a real person's pose.
     """
 
-    def __init__(self, *, oks_sigmas, min_similarity: float = 0.2, min_hits: int = 2,
+    def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 2,
                  max_lost_s: float = 2.0, gate_growth: float = 1.0, high_score: float = 0.3,
                  appearance_weight: float = 0.3, appearance_model: Optional[Callable] = None,
                  merge_oks: float = 0.8, merge_frames: int = 3,
@@ -180,10 +173,8 @@ class RobustPoseTracker:
         now_s = frame.timestamp_s if frame is not None else self._frames_seen / ASSUMED_FPS
         self._predict(now_s)                                     # 2, 6. motion
         self._areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)   # (N,) px^2
-        oks = self._oks(poses, now_s)
-        descriptors = self._descriptors(poses, frame, oks)       # 4. appearance
-        similarity = self._blend(oks, descriptors)
-        rows, columns = self._associate(poses, similarity)       # 3. two stages
+        descriptors = self._descriptors(poses, frame)            # 4. appearance
+        rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
         track_ids = np.full(len(poses), -1, np.int64)
         matched = set()
         for row, column in zip(rows, columns):
@@ -197,7 +188,7 @@ class RobustPoseTracker:
             track_ids[column] = track.track_id
         self._age(matched, old, now_s)                           # 1. lifecycle
         if propagated is not None:
-            count_propagated(self._tracks, track_ids, np.asarray(propagated, bool))
+            self._count_propagated(track_ids, np.asarray(propagated, bool))
         self._merge_duplicates(track_ids)                        # 5. one track per person
         self._frames_seen += 1
         return track_ids
@@ -218,51 +209,30 @@ class RobustPoseTracker:
         self._warped = False
         self._last_time_s = now_s
 
-    def _lost_with_looks(self) -> np.ndarray:
-        return np.array([t.frames_unseen > 0 and t.appearance is not None
-                         for t in self._tracks], bool)
-
-    def _descriptors(self, poses: Poses, frame: Optional[Frame],
-                     oks: np.ndarray) -> Optional[np.ndarray]:
-        """(N, D) descriptors of the poses that need one (zeros: not computed): all of them
-        every ``APPEARANCE_REFRESH_FRAMES`` frames (the tracks' running means), else those a
-        lost track could take (OKS > 0 to one). The descriptor is the costliest step."""
+    def _descriptors(self, poses: Poses, frame: Optional[Frame]) -> Optional[np.ndarray]:
         if frame is None or self.appearance_weight == 0 or len(poses) == 0:
             return None
-        if self.appearance_model is None and poses.keypoints.shape[1] != 17:
-            return None
-        needed = np.ones(len(poses), bool)
-        if self._frames_seen % APPEARANCE_REFRESH_FRAMES:
-            lost = self._lost_with_looks()
-            needed = (oks[lost] > NEAR_OKS).any(axis=0) if lost.any() else ~needed
-            if not needed.any():
-                return None
-        chosen = np.flatnonzero(needed)
         if self.appearance_model is not None:
-            computed = self.appearance_model(frame.image, poses.boxes_xyxy[chosen])
-        else:
-            computed = colour_descriptors(frame.image, poses.keypoints[chosen],
-                                          poses.keypoint_scores[chosen])
-        descriptors = np.zeros((len(poses), computed.shape[1]), np.float32)
-        descriptors[chosen] = computed
-        return descriptors
+            return self.appearance_model(frame.image, poses.boxes_xyxy)
+        if poses.keypoints.shape[1] != 17:
+            return None
+        return colour_descriptors(frame.image, poses.keypoints, poses.keypoint_scores)
 
-    def _oks(self, poses: Poses, now_s: float) -> np.ndarray:
-        """(T, N): OKS of the tracks' predicted poses, the gate widened while unseen."""
+    def _similarity(self, poses: Poses, descriptors, now_s: float) -> np.ndarray:
+        """(T, N): OKS of predicted track poses (gate widened while unseen), blended with
+        appearance for lost tracks."""
         if not self._tracks or len(poses) == 0:
             return np.zeros((len(self._tracks), len(poses)))
         unseen_s = np.array([now_s - t.last_seen_s if t.frames_unseen else 0.0
                              for t in self._tracks])
         areas = np.array([t.area for t in self._tracks]) * (1 + self.gate_growth * unseen_s)
-        return oks_matrix(np.stack([t.predicted for t in self._tracks]), poses.keypoints, areas,
-                          self._areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
-                          poses.keypoint_scores, self.keypoint_score_threshold)
-
-    def _blend(self, oks: np.ndarray, descriptors) -> np.ndarray:
-        """(T, N) similarity: OKS, blended with appearance for lost tracks."""
-        if descriptors is None or not oks.size:
+        pose_areas = self._areas
+        oks = oks_matrix(np.stack([t.predicted for t in self._tracks]), poses.keypoints, areas,
+                         pose_areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
+                         poses.keypoint_scores, self.keypoint_score_threshold)
+        if descriptors is None:
             return oks
-        lost = self._lost_with_looks()
+        lost = np.array([t.frames_unseen > 0 and t.appearance is not None for t in self._tracks])
         if not lost.any():
             return oks
         stored = np.stack([t.appearance if t.appearance is not None else
@@ -270,11 +240,12 @@ class RobustPoseTracker:
         looks = appearance_similarity(stored, descriptors)
         blended = (1 - self.appearance_weight) * oks + self.appearance_weight * np.nan_to_num(
             looks, nan=0.5)
-        near = oks > NEAR_OKS   # appearance never matches a person the motion cannot explain
+        near = oks > 0   # appearance never matches a person the motion cannot explain
         return np.where(lost[:, None] & near, blended, oks)
 
-    def _associate(self, poses: Poses, similarity: np.ndarray):
+    def _associate(self, poses: Poses, descriptors, now_s: float):
         """(rows, columns) of the matched (track, pose) pairs, over the three stages."""
+        similarity = self._similarity(poses, descriptors, now_s)
         confident = np.asarray(poses.box_scores) >= self.high_score
         established = np.array([t.confirmed for t in self._tracks], bool)
         rows, columns = [], []
@@ -382,6 +353,17 @@ class RobustPoseTracker:
                     continue
             kept.append(track)
         self._tracks = kept
+
+    def _count_propagated(self, track_ids: np.ndarray, propagated: np.ndarray) -> None:
+        if propagated.shape != track_ids.shape:
+            raise ValueError(f"propagated must have shape {track_ids.shape} (one flag per "
+                             f"pose), got {propagated.shape}")
+        from_propagation = {i: p for i, p in zip(track_ids.tolist(), propagated.tolist())
+                            if i >= 0}
+        for track in self._tracks:
+            if track.frames_unseen == 0:
+                flag = from_propagation.get(track.track_id, False)
+                track.frames_propagated = track.frames_propagated + 1 if flag else 0
 
     def _merge_duplicates(self, track_ids: np.ndarray) -> None:
         """Retire the younger of two visible confirmed tracks that keep the same pose."""

@@ -58,17 +58,3 @@ def clamped(velocity_xy: np.ndarray, area: float, max_speed: float) -> np.ndarra
     limit = max_speed * np.sqrt(max(area, 0.0))
     speed = float(np.hypot(*velocity_xy))
     return velocity_xy if speed <= limit or speed == 0 else velocity_xy * (limit / speed)
-
-
-def count_propagated(tracks: list[TrackState], track_ids: np.ndarray,
-                     propagated: np.ndarray) -> None:
-    """Update ``frames_propagated`` of the visible tracks: +1 where the pose with their id
-    (``track_ids`` (N,)) came from a propagated box (``propagated`` (N,) bool), else 0."""
-    if propagated.shape != track_ids.shape:
-        raise ValueError(f"propagated must have shape {track_ids.shape} (one flag per "
-                         f"pose), got {propagated.shape}")
-    from_propagation = {i: p for i, p in zip(track_ids.tolist(), propagated.tolist()) if i >= 0}
-    for track in tracks:
-        if track.frames_unseen == 0:
-            flag = from_propagation.get(track.track_id, False)
-            track.frames_propagated = track.frames_propagated + 1 if flag else 0
