@@ -14,7 +14,7 @@ import numpy as np
 
 from tracker.tracking.association import MATCHERS, oks_matrix
 from tracker.boxes import box_areas, iou_matrix
-from tracker.tracking.flow import warp_points
+from tracker.tracking.flow import warp_point_sets
 from tracker.types import Poses
 
 #: Similarity functions by name: box IoU, OKS to the last pose, OKS to flow-warped poses.
@@ -124,8 +124,9 @@ class PoseTracker:
     def warp(self, flow: np.ndarray) -> None:
         """Move every track's stored poses by the flow F(k-1 -> k): an (H, W, 2) array or a
         ``tracker.tracking.flow.FlowField``."""
-        for track in self._tracks:
-            track.warped = deque((warp_points(p, flow) for p in track.warped),
+        moved = iter(warp_point_sets([p for t in self._tracks for p in t.warped], flow))
+        for track in self._tracks:   # one flow lookup for every stored pose of every track
+            track.warped = deque([next(moved) for _ in range(len(track.warped))],
                                  maxlen=self.history_frames)
 
     def propagated_poses(self) -> PropagatedPoses:
