@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.tracking_sim import POSETRACK18, GroundTruthFrame, SequenceClock, load_bonn_sequence
+from tests.tracking_sim import (POSETRACK18, GroundTruthFrame, SequenceClock, load_bonn_sequence,
+                                paint_motion)
 from tracker.boxes import iou_matrix, xywh_to_xyxy
 from tracker.types import Detections, Frame, Poses
 
@@ -323,26 +324,14 @@ class DepthFlow:
         self.clock, self.rng, self.noise_px = clock, np.random.default_rng(seed), noise_px
 
     def __call__(self, previous_bgr, current_bgr) -> np.ndarray:
-        height, width = current_bgr.shape[:2]
-        flow = np.zeros((height, width, 2), np.float32)
+        flow = np.zeros(current_bgr.shape[:2] + (2,), np.float32)
         before, after = self.clock.scene[self.clock.index - 1], self.clock.frame
         if before.dark or after.dark:
             return flow
-        for i in before.depth_order:
-            track_id = before.truth.track_ids[i]
-            later = np.flatnonzero(after.truth.track_ids == track_id)
-            if not len(later):
-                continue
-            both = before.truth.visible[i] & after.truth.visible[later[0]]
-            if not both.any():
-                continue
-            motion = (after.truth.keypoints[later[0]][both] -
-                      before.truth.keypoints[i][both]).mean(axis=0)
-            x1, y1, x2, y2 = np.clip(np.round(body_boxes(before.truth.boxes_xyxy[i])[0]), 0,
-                                     [width, height] * 2).astype(int)
-            flow[y1:y2, x1:x2] = motion + self.rng.normal(0, self.noise_px, 2)
+        paint_motion(flow, before.truth, after.truth, body_boxes(before.truth.boxes_xyxy),
+                     before.depth_order, self.rng, self.noise_px)
         if after.bar_x is not None:
-            left, right = np.clip(np.round(after.bar_x), 0, width).astype(int)
+            left, right = np.clip(np.round(after.bar_x), 0, flow.shape[1]).astype(int)
             flow[:, left:right] = 0
         return flow
 

@@ -153,6 +153,25 @@ class SimulatedPoseEstimator:
         return np.random.default_rng(key).normal(0, self.noise, (17, 2))
 
 
+def paint_motion(flow: np.ndarray, before, after, regions_xyxy: np.ndarray, order, rng,
+                 noise_px: float) -> None:
+    """Fill ``flow`` (H, W, 2) in place: each person of ``before`` found in ``after`` (both
+    with ``track_ids``, ``keypoints``, ``visible``) moves their region (``regions_xyxy``, one
+    xyxy per person of ``before``) by the mean motion of the joints visible in both, plus
+    Gaussian noise; people are painted in ``order`` (later ones over earlier ones)."""
+    height, width = flow.shape[:2]
+    for i in order:
+        later = np.flatnonzero(after.track_ids == before.track_ids[i])
+        if not len(later):
+            continue
+        both = before.visible[i] & after.visible[later[0]]
+        if not both.any():
+            continue
+        motion = (after.keypoints[later[0]][both] - before.keypoints[i][both]).mean(axis=0)
+        x1, y1, x2, y2 = np.clip(np.round(regions_xyxy[i]), 0, [width, height] * 2).astype(int)
+        flow[y1:y2, x1:x2] = motion + rng.normal(0, noise_px, 2)
+
+
 class OracleFlow:
     """Flow F(k-1 -> k) from the ground-truth motion of each person (see module doc)."""
 
@@ -160,19 +179,10 @@ class OracleFlow:
         self.clock, self.rng, self.noise_px = clock, np.random.default_rng(seed), noise_px
 
     def __call__(self, previous_bgr, current_bgr) -> np.ndarray:
-        height, width = current_bgr.shape[:2]
-        flow = np.zeros((height, width, 2), np.float32)
+        flow = np.zeros(current_bgr.shape[:2] + (2,), np.float32)
         before, after = self.clock.frames[self.clock.index - 1], self.clock.current
-        for i, track_id in enumerate(before.track_ids.tolist()):
-            later = np.flatnonzero(after.track_ids == track_id)
-            if not len(later):
-                continue
-            both = before.visible[i] & after.visible[later[0]]
-            if not both.any():
-                continue
-            motion = (after.keypoints[later[0]][both] - before.keypoints[i][both]).mean(axis=0)
-            x1, y1, x2, y2 = np.clip(np.round(before.boxes_xyxy[i]), 0, [width, height] * 2)
-            flow[int(y1):int(y2), int(x1):int(x2)] = motion + self.rng.normal(0, self.noise_px, 2)
+        paint_motion(flow, before, after, before.boxes_xyxy, range(len(before.track_ids)),
+                     self.rng, self.noise_px)
         return flow
 
 

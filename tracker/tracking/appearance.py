@@ -3,7 +3,9 @@
 ``colour_descriptors`` is the cheap default: for each pose, hue-saturation histograms of the
 torso (the box around shoulders and hips) and of the legs (hips to ankles, else to knees),
 each L1-normalised and concatenated, so a red shirt over blue jeans is told from a blue shirt
-over red shorts (only the parts' boxes are converted to HSV, not the whole frame).
+over red shorts. Each histogram counts a grid of about ``SAMPLES_PER_PART`` of the part's
+pixels, and only those pixels are converted to HSV, so the cost does not grow with the
+resolution.
 ``ReidModel`` runs any person re-identification ONNX model (one input ``(N, 3, H, W)``
 float32 RGB crop batch normalised with ImageNet's mean and std, one output ``(N, D)``
 embedding) on the people's boxes. ``appearance_similarity`` compares descriptors
@@ -22,8 +24,11 @@ HUE_BINS, SATURATION_BINS = 8, 4
 PART_KEYPOINT_SCORE = 0.3
 #: COCO / PoseTrack18 slots (both use COCO's 17-slot order for the body).
 SHOULDERS, HIPS, KNEES, ANKLES = (5, 6), (11, 12), (13, 14), (15, 16)
-#: cv2.cvtColor converts a row in blocks of this many pixels (SIMD), the rest one by one.
-CONVERT_BLOCK_PX = 64
+#: A body part's histogram counts a grid of about this many of its pixels (a denser grid
+#: changes the histogram by sampling noise only, and costs time in proportion).
+SAMPLES_PER_PART = 1024
+#: Parts counted by one 3-D histogram (their index is stored in a uint8 channel).
+PARTS_PER_CALL = 255
 IMAGENET_MEAN_RGB = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD_RGB = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -71,27 +76,34 @@ def part_boxes(keypoints_xy: np.ndarray, keypoint_scores: np.ndarray,
     return boxes, placed
 
 
-def _block_aligned(x1: int, x2: int, width: int) -> tuple[int, int]:
-    """Columns [x1, x2) widened to whole ``CONVERT_BLOCK_PX`` blocks where the image's
-    ``width`` allows: cv2.cvtColor converts each row by blocks and the remainder pixel by
-    pixel, ~7x slower. Widening changes no pixel's value, only how long the conversion takes."""
-    wide = -(-(x2 - x1) // CONVERT_BLOCK_PX) * CONVERT_BLOCK_PX
-    if wide >= width:
-        return 0, width
-    start = min(x1, width - wide)
-    return start, start + wide
+def sample_strides(boxes: np.ndarray) -> np.ndarray:
+    """(...) int64 pixel step of each xyxy box (..., 4) so that a grid of every step-th row
+    and column holds about ``SAMPLES_PER_PART`` pixels or fewer (1: every pixel)."""
+    sides = np.maximum(boxes[..., 2:] - boxes[..., :2], 0).astype(np.float64)
+    steps = np.ceil(np.sqrt(sides.prod(axis=-1) / SAMPLES_PER_PART))
+    return np.maximum(steps, 1).astype(np.int64)
 
 
 def _part_histograms(image_bgr: np.ndarray, boxes: np.ndarray, placed: np.ndarray) -> np.ndarray:
-    """(N, 2, HUE_BINS * SATURATION_BINS) float32 pixel counts of the placed parts (zeros for
-    the others). Only the parts' boxes are converted to HSV, not the whole frame."""
+    """(N, 2, HUE_BINS * SATURATION_BINS) float32 pixel counts (``cv2.calcHist``'s hue x
+    saturation bins of OpenCV's 8-bit HSV) of the placed parts (zeros for the others), over
+    each part's sampling grid (``sample_strides``, from its top-left pixel).
+
+    The sampled pixels of up to ``PARTS_PER_CALL`` parts are converted to HSV at once, their
+    value channel replaced by the part's index, and counted by one 3-D histogram."""
     counts = np.zeros(placed.shape + (HUE_BINS * SATURATION_BINS,), np.float32)
-    width = image_bgr.shape[1]
-    for (i, part), (x1, y1, x2, y2) in zip(np.argwhere(placed).tolist(), boxes[placed].tolist()):
-        start, end = _block_aligned(x1, x2, width)
-        hsv = cv2.cvtColor(image_bgr[y1:y2, start:end], cv2.COLOR_BGR2HSV)
-        counts[i, part] = cv2.calcHist([hsv[:, x1 - start:x2 - start]], [0, 1], None,
-                                       [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256]).ravel()
+    where, chosen = np.argwhere(placed), boxes[placed]
+    steps = sample_strides(chosen).tolist()
+    for first in range(0, len(chosen), PARTS_PER_CALL):
+        group = range(first, min(first + PARTS_PER_CALL, len(chosen)))
+        pieces = [image_bgr[y1:y2:steps[j], x1:x2:steps[j]].reshape(-1, 3)
+                  for j, (x1, y1, x2, y2) in zip(group, chosen[first:group.stop].tolist())]
+        hsv = cv2.cvtColor(np.concatenate(pieces)[None], cv2.COLOR_BGR2HSV)
+        hsv[0, :, 2] = np.repeat(np.arange(len(pieces), dtype=np.uint8),
+                                 [len(piece) for piece in pieces])
+        hist = cv2.calcHist([hsv], [2, 0, 1], None, [len(pieces), HUE_BINS, SATURATION_BINS],
+                            [0, len(pieces), 0, 180, 0, 256])
+        counts[where[group, 0], where[group, 1]] = hist.reshape(len(pieces), -1)
     return counts
 
 
@@ -103,9 +115,9 @@ def colour_descriptors(image_bgr: np.ndarray, keypoints_xy: np.ndarray,
         image_bgr: (H, W, 3) uint8 frame. keypoints_xy: (N, 17, 2) frame pixels in COCO
             body order. keypoint_scores: (N, 17).
 
-    Each part (``part_boxes``) is a hue x saturation histogram of its box's pixels,
-    L1-normalised. A part whose keypoints are not found (occluded, off-frame) gives a zero
-    histogram, which ``appearance_similarity`` treats as unknown.
+    Each part (``part_boxes``) is a hue x saturation histogram of a grid of its box's pixels
+    (``sample_strides``), L1-normalised. A part whose keypoints are not found (occluded,
+    off-frame) gives a zero histogram, which ``appearance_similarity`` treats as unknown.
     """
     keypoints = np.asarray(keypoints_xy, np.float64)
     size = 2 * HUE_BINS * SATURATION_BINS

@@ -57,9 +57,11 @@ def _empty_result(num_tracks: int, num_detections: int):
 
 
 def _unmatched(matches: np.ndarray, num_tracks: int, num_detections: int):
-    tracks = np.setdiff1d(np.arange(num_tracks), matches[:, 0]).astype(np.int64)
-    detections = np.setdiff1d(np.arange(num_detections), matches[:, 1]).astype(np.int64)
-    return matches, tracks, detections
+    free_tracks = np.ones(num_tracks, bool)
+    free_tracks[matches[:, 0]] = False
+    free_detections = np.ones(num_detections, bool)
+    free_detections[matches[:, 1]] = False
+    return matches, np.flatnonzero(free_tracks), np.flatnonzero(free_detections)
 
 
 def match_greedy(similarity: np.ndarray, min_similarity: float):

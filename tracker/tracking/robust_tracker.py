@@ -45,7 +45,7 @@ from tracker.tracking.association import match_hungarian, oks_matrix
 from tracker.tracking.flow import global_motion, warp_points
 from tracker.tracking.pose_tracker import PropagatedPoses
 from tracker.tracking.propagation import pose_confidence
-from tracker.tracking.track_state import TrackState, clamped, pose_displacement
+from tracker.tracking.track_state import TrackState, clamped, pose_displacements
 from tracker.types import Frame, Poses
 
 #: Frame rate assumed when ``update`` is given no frame (no timestamps).
@@ -176,12 +176,9 @@ class RobustPoseTracker:
         descriptors = self._descriptors(poses, frame)            # 4. appearance
         rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
         track_ids = np.full(len(poses), -1, np.int64)
-        matched = set()
-        for row, column in zip(rows, columns):
-            track = self._tracks[row]
-            self._observe(track, poses, column, descriptors, now_s)
-            track_ids[column] = track.track_id
-            matched.add(row)
+        self._observe(rows, columns, poses, descriptors, now_s)
+        track_ids[columns] = [self._tracks[row].track_id for row in rows]
+        matched = set(rows.tolist())
         old = len(self._tracks)
         new = self._start_tracks(poses, descriptors, now_s, set(columns.tolist()))
         for column, track in new:
@@ -265,38 +262,66 @@ class RobustPoseTracker:
                 free_tracks[t_index[a]] = free_poses[p_index[b]] = False
         return np.array(rows, np.int64), np.array(columns, np.int64)
 
-    def _observe(self, track: TrackState, poses: Poses, column: int, descriptors,
+    def _observe(self, rows: np.ndarray, columns: np.ndarray, poses: Poses, descriptors,
                  now_s: float) -> None:
-        box = np.asarray(poses.boxes_xyxy[column], np.float64)
-        elapsed = now_s - track.last_seen_s
-        motion = pose_displacement(track.keypoints, track.scores, poses.keypoints[column],
-                                   poses.keypoint_scores[column], self.keypoint_score_threshold)
-        if motion is None:   # no joint seen twice: the box centre
-            motion = (box[:2] + box[2:] - track.box_xyxy[:2] - track.box_xyxy[2:]) / 2
-        if elapsed > 0 and np.isfinite(motion).all():
-            step = clamped(motion / elapsed, track.area, self.max_speed)
-            track.velocity_xy = step if track.velocity_xy is None else (
-                (1 - self.velocity_smoothing) * track.velocity_xy + self.velocity_smoothing * step)
-        track.keypoints = track.predicted = np.asarray(poses.keypoints[column], np.float32)
-        track.scores = np.asarray(poses.keypoint_scores[column], np.float32)
-        track.area = float(self._areas[column])
-        track.box_xyxy, track.box_score = box, float(poses.box_scores[column])
-        track.hits = track.hits + 1 if track.frames_unseen == 0 else 1
-        track.frames_unseen, track.last_seen_s = 0, now_s
-        if descriptors is not None:
-            self._remember_appearance(track, descriptors[column])
-        if not track.confirmed and track.hits >= self.min_hits:
-            self._confirm(track)
+        """Tracks ``rows`` take the poses ``columns``: velocity (median joint motion, else the
+        box centre's, per second, clamped, smoothed), pose, box, counts and appearance."""
+        if len(rows) == 0:
+            return
+        tracks = [self._tracks[row] for row in rows]
+        boxes = np.asarray(poses.boxes_xyxy, np.float64)[columns]
+        old_boxes = np.stack([t.box_xyxy for t in tracks])
+        motion = pose_displacements(np.stack([t.keypoints for t in tracks]),
+                                    np.stack([t.scores for t in tracks]), poses.keypoints[columns],
+                                    poses.keypoint_scores[columns], self.keypoint_score_threshold)
+        unjointed = np.isnan(motion).any(axis=1)   # no joint seen twice: the box centre
+        motion[unjointed] = ((boxes[:, :2] + boxes[:, 2:] - old_boxes[:, :2] - old_boxes[:, 2:])
+                             / 2)[unjointed]
+        elapsed = now_s - np.array([t.last_seen_s for t in tracks])
+        moving = (elapsed > 0) & np.isfinite(motion).all(axis=1)
+        steps = clamped(motion / np.where(moving, elapsed, 1.0)[:, None],
+                        [t.area for t in tracks], self.max_speed)
+        remembered = self._blend_appearance(tracks, descriptors, columns)
+        for i, (track, column) in enumerate(zip(tracks, columns.tolist())):
+            if moving[i]:
+                track.velocity_xy = steps[i] if track.velocity_xy is None else (
+                    (1 - self.velocity_smoothing) * track.velocity_xy
+                    + self.velocity_smoothing * steps[i])
+            track.keypoints = track.predicted = np.asarray(poses.keypoints[column], np.float32)
+            track.scores = np.asarray(poses.keypoint_scores[column], np.float32)
+            track.area = float(self._areas[column])
+            track.box_xyxy, track.box_score = boxes[i], float(poses.box_scores[column])
+            track.hits = track.hits + 1 if track.frames_unseen == 0 else 1
+            track.frames_unseen, track.last_seen_s = 0, now_s
+            if remembered is not None and remembered[1][i]:
+                track.appearance, track.appearance_count = remembered[0][i], \
+                    track.appearance_count + 1
+            if not track.confirmed and track.hits >= self.min_hits:
+                self._confirm(track)
+
+    @staticmethod
+    def _blend_appearance(tracks: list, descriptors, columns: np.ndarray):
+        """(M, D) float32 new running descriptors of ``tracks`` given the poses ``columns``
+        (their mean over the first 10 sightings, an average with weight 1/10 after), and (M,)
+        bool: the pose has a descriptor (an all-zero one is unknown and changes nothing);
+        None without descriptors."""
+        if descriptors is None:
+            return None
+        seen = np.asarray(descriptors, np.float32)[columns]
+        known = seen.any(axis=1)
+        weights = 1.0 / np.minimum(np.array([t.appearance_count for t in tracks]) + 1, 10)
+        stored = np.stack([t.appearance if t.appearance is not None else s
+                           for t, s in zip(tracks, seen)])
+        fresh = np.array([t.appearance is None for t in tracks])[:, None]
+        keep = (1 - weights).astype(np.float32)[:, None]     # float32 all through
+        blended = keep * stored + weights.astype(np.float32)[:, None] * seen
+        return np.where(fresh, seen, blended), known
 
     def _remember_appearance(self, track: TrackState, descriptor: np.ndarray) -> None:
-        if not np.any(descriptor):
-            return
-        track.appearance_count += 1
-        if track.appearance is None:
+        """A new track's first descriptor (an all-zero one is unknown)."""
+        if np.any(descriptor):
+            track.appearance_count = 1
             track.appearance = np.asarray(descriptor, np.float32).copy()
-        else:
-            weight = 1.0 / min(track.appearance_count, 10)   # running mean, then EMA
-            track.appearance = (1 - weight) * track.appearance + weight * descriptor
 
     def _confirm(self, track: TrackState) -> None:
         track.track_id = self._next_id

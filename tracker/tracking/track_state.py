@@ -39,22 +39,37 @@ class TrackState:
         return self.track_id >= 0
 
 
-def pose_displacement(keypoints_before: np.ndarray, scores_before: np.ndarray,
-                      keypoints_after: np.ndarray, scores_after: np.ndarray,
-                      min_score: float) -> Optional[np.ndarray]:
-    """(2,) median motion of the joints scored above ``min_score`` in both (K, 2) poses,
-    or None when no joint is (a box centre moves with every detector jitter; joints less)."""
-    both = (np.asarray(scores_before) > min_score) & (np.asarray(scores_after) > min_score)
+def pose_displacements(keypoints_before: np.ndarray, scores_before: np.ndarray,
+                       keypoints_after: np.ndarray, scores_after: np.ndarray,
+                       min_score: float) -> np.ndarray:
+    """(M, 2) median motion of each pair of poses over the joints scored above ``min_score``
+    in both and finite, NaN for a pair with no such joint (a box centre moves with every
+    detector jitter; joints less).
+
+    Args:
+        keypoints_before, keypoints_after: (M, K, 2). scores_before, scores_after: (M, K).
+    """
     motion = np.asarray(keypoints_after, np.float64) - np.asarray(keypoints_before, np.float64)
-    both &= np.isfinite(motion).all(axis=1)
-    if not both.any():
-        return None
-    return np.median(motion[both], axis=0)
+    both = (np.asarray(scores_before) > min_score) & (np.asarray(scores_after) > min_score)
+    both &= np.isfinite(motion).all(axis=2)
+    counts = both.sum(axis=1)                                              # (M,)
+    ordered = np.sort(np.where(both[..., None], motion, np.inf), axis=1)   # found joints first
+    low = np.maximum(counts - 1, 0) // 2
+    high = np.minimum(counts // 2, motion.shape[1] - 1)
+    pick = np.stack([low, high], axis=1)[:, :, None].repeat(2, axis=2)     # (M, 2, 2)
+    middle = np.take_along_axis(ordered, pick, axis=1) if motion.shape[1] else \
+        np.full((len(motion), 2, 2), np.nan)
+    with np.errstate(invalid="ignore"):
+        median = (middle[:, 0] + middle[:, 1]) / 2
+    return np.where((counts > 0)[:, None], median, np.nan)
 
 
-def clamped(velocity_xy: np.ndarray, area: float, max_speed: float) -> np.ndarray:
-    """``velocity_xy`` (px per frame) scaled down to at most ``max_speed`` x the person's
-    size (sqrt of the box area) per frame."""
-    limit = max_speed * np.sqrt(max(area, 0.0))
-    speed = float(np.hypot(*velocity_xy))
-    return velocity_xy if speed <= limit or speed == 0 else velocity_xy * (limit / speed)
+def clamped(velocities_xy: np.ndarray, areas: np.ndarray, max_speed: float) -> np.ndarray:
+    """(M, 2) ``velocities_xy`` (px per second or frame) each scaled down to at most
+    ``max_speed`` x the person's size (sqrt of the box area, (M,) px^2) per that unit."""
+    velocities = np.asarray(velocities_xy, np.float64).reshape(-1, 2)
+    limits = max_speed * np.sqrt(np.maximum(np.asarray(areas, np.float64).reshape(-1), 0.0))
+    speeds = np.hypot(velocities[:, 0], velocities[:, 1])
+    over = speeds > limits
+    scale = np.where(over, limits / np.where(over, speeds, 1.0), 1.0)
+    return velocities * scale[:, None]

@@ -1,15 +1,17 @@
-"""colour_descriptors (only people's regions converted to HSV) equals the whole-frame version."""
+"""colour_descriptors (sampled parts converted to HSV at once) equals a per-part loop over the
+whole frame's HSV, and stays close to the full-resolution histograms."""
 import cv2
 import numpy as np
 import pytest
 
 from tests.shared_data import PARITY_DIR, shared_path
 from tracker.tracking.appearance import (ANKLES, HIPS, HUE_BINS, KNEES, PART_KEYPOINT_SCORE,
-                                         SATURATION_BINS, SHOULDERS, colour_descriptors,
-                                         part_boxes)
+                                         SAMPLES_PER_PART, SATURATION_BINS, SHOULDERS,
+                                         appearance_similarity, colour_descriptors, part_boxes,
+                                         sample_strides)
 
 
-# -- reference oracle: the implementation before issue 15 (whole frame to HSV, a loop) --------
+# -- reference oracle: whole frame to HSV, then a loop over people and parts -----------------
 
 def _reference_part_box(points, width, height):
     if len(points) < 2:
@@ -20,17 +22,26 @@ def _reference_part_box(points, width, height):
     return (x1, y1, x2, y2) if x2 - x1 >= 2 and y2 - y1 >= 2 else None
 
 
-def _reference_histogram(hsv, box):
+def _reference_histogram(hsv, box, full_resolution=False):
+    """One part's normalised histogram: of every pixel (``full_resolution``), else of the
+    sampled grid, each pixel's bin found by calcHist on it alone."""
     if box is None:
         return np.zeros(HUE_BINS * SATURATION_BINS, np.float32)
     x1, y1, x2, y2 = box
-    hist = cv2.calcHist([hsv[y1:y2, x1:x2]], [0, 1], None, [HUE_BINS, SATURATION_BINS],
-                        [0, 180, 0, 256]).ravel()
+    if full_resolution:
+        hist = cv2.calcHist([hsv[y1:y2, x1:x2]], [0, 1], None, [HUE_BINS, SATURATION_BINS],
+                            [0, 180, 0, 256]).ravel()
+    else:
+        step = max(1, int(np.ceil(np.sqrt((x2 - x1) * (y2 - y1) / SAMPLES_PER_PART))))
+        hist = np.zeros(HUE_BINS * SATURATION_BINS, np.float32)
+        for pixel in hsv[y1:y2:step, x1:x2:step].reshape(-1, 1, 1, 3):
+            hist += cv2.calcHist([pixel], [0, 1], None, [HUE_BINS, SATURATION_BINS],
+                                 [0, 180, 0, 256]).ravel()
     total = hist.sum()
     return (hist / total).astype(np.float32) if total > 0 else hist.astype(np.float32)
 
 
-def reference_colour_descriptors(image_bgr, keypoints_xy, keypoint_scores):
+def reference_colour_descriptors(image_bgr, keypoints_xy, keypoint_scores, full_resolution=False):
     keypoints = np.asarray(keypoints_xy, np.float64)
     scores = np.asarray(keypoint_scores)
     size = 2 * HUE_BINS * SATURATION_BINS
@@ -49,7 +60,8 @@ def reference_colour_descriptors(image_bgr, keypoints_xy, keypoint_scores):
         lower = located(ANKLES) if found[list(ANKLES)].any() else located(KNEES)
         legs = _reference_part_box(np.concatenate([located(HIPS), lower]), width, height) \
             if len(lower) else None
-        out[i] = np.concatenate([_reference_histogram(hsv, torso), _reference_histogram(hsv, legs)])
+        out[i] = np.concatenate([_reference_histogram(hsv, torso, full_resolution),
+                                 _reference_histogram(hsv, legs, full_resolution)])
     return out
 
 
@@ -93,7 +105,7 @@ def crowd(width, height):
 
 
 @pytest.mark.parametrize("height,width", [(240, 320), (250, 333), (120, 50), (60, 63), (97, 1)])
-def test_colour_descriptors_equal_the_whole_frame_reference(height, width):
+def test_colour_descriptors_equal_the_per_part_reference(height, width):
     image = patterned_image(height, width)
     keypoints, scores = crowd(width, height)
     expected = reference_colour_descriptors(image, keypoints, scores)
@@ -108,12 +120,23 @@ def test_colour_descriptors_equal_the_whole_frame_reference(height, width):
         assert torso_known.sum() >= 8 and (~legs_known).sum() >= 3
 
 
-def test_colour_descriptors_on_a_real_frame_equal_the_whole_frame_reference():
+def test_colour_descriptors_on_a_real_frame_equal_the_reference_and_the_full_resolution():
     image = cv2.imread(str(shared_path(*PARITY_DIR, "images", "coco", "000000000785.jpg")))
     height, width = image.shape[:2]
     keypoints, scores = crowd(width, height)
-    np.testing.assert_array_equal(colour_descriptors(image, keypoints, scores),
-                                  reference_colour_descriptors(image, keypoints, scores))
+    got = colour_descriptors(image, keypoints, scores)
+    np.testing.assert_array_equal(got, reference_colour_descriptors(image, keypoints, scores))
+    full = reference_colour_descriptors(image, keypoints, scores, full_resolution=True)
+    known = full.reshape(-1, 2, 32).sum(axis=2).all(axis=1)
+    sampled = (sample_strides(part_boxes(keypoints, scores, width, height)[0]) > 1).any(axis=1)
+    assert (known & sampled).sum() >= 5            # big people, sampled on a sparse grid
+    same = np.diag(appearance_similarity(got, full))[known]
+    assert same.min() > 0.95, same                 # histogram intersection of each person
+
+
+def test_sample_strides():
+    boxes = np.array([[0, 0, 32, 32], [0, 0, 33, 32], [10, 10, 110, 210], [5, 5, 5, 9]])
+    assert sample_strides(boxes).tolist() == [1, 2, 5, 1]     # 32x32 = 1024 px: every pixel
 
 
 def test_part_boxes_of_one_person():
@@ -136,3 +159,12 @@ def test_colour_descriptors_without_people_or_keypoints():
     image = patterned_image(40, 40)
     assert colour_descriptors(image, np.zeros((0, 17, 2)), np.zeros((0, 17))).shape == (0, 64)
     assert not colour_descriptors(image, np.ones((2, 5, 2)), np.ones((2, 5))).any()
+
+
+def test_parts_counted_in_several_histogram_calls_equal_one_call(monkeypatch):
+    import tracker.tracking.appearance as appearance
+    image = patterned_image(240, 320)
+    keypoints, scores = crowd(320, 240)
+    whole = colour_descriptors(image, keypoints, scores)
+    monkeypatch.setattr(appearance, "PARTS_PER_CALL", 3)      # 32 parts in 11 calls
+    np.testing.assert_array_equal(colour_descriptors(image, keypoints, scores), whole)

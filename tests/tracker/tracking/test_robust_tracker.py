@@ -200,14 +200,30 @@ def _two(first: Poses, second: Poses) -> Poses:
 
 
 def test_velocity_is_the_median_joint_motion_and_is_clamped():
-    from tracker.tracking.track_state import clamped, pose_displacement
+    from tracker.tracking.track_state import clamped, pose_displacements
     before = np.array([[0, 0], [10, 0], [20, 0], [30, 0]], np.float64)
     after = before + [[2, 1], [2, 1], [2, 1], [50, 50]]          # one joint jumps
     scores = np.array([0.9, 0.9, 0.9, 0.9])
-    assert np.allclose(pose_displacement(before, scores, after, scores, 0.2), [2, 1])
-    assert pose_displacement(before, scores * 0, after, scores, 0.2) is None
-    assert np.allclose(clamped(np.array([30.0, 40.0]), 100.0, 1.0), [6.0, 8.0])   # |v| <= 10
-    assert np.allclose(clamped(np.array([3.0, 4.0]), 100.0, 1.0), [3.0, 4.0])
+    odd = scores.copy()
+    odd[0] = 0.1                                                  # 3 joints: the middle one
+    after_even = before + [[1, 0], [3, 2], [5, 4], [40, 40]]      # 4 joints: mean of the middle 2
+    got = pose_displacements(np.stack([before] * 4), np.stack([scores, scores * 0, odd, scores]),
+                             np.stack([after, after, after, after_even]), np.stack([scores] * 4),
+                             0.2)
+    assert np.allclose(got[[0, 2, 3]], [[2, 1], [2, 1], [4, 3]]) and np.isnan(got[1]).all()
+    for row in range(4):     # the batch equals np.median of each pair's joints
+        both = (np.stack([scores, scores * 0, odd, scores])[row] > 0.2)
+        motion = (np.stack([after, after, after, after_even])[row] - before)[both]
+        if both.any():
+            assert np.array_equal(got[row], np.median(motion, axis=0))
+    nan_joint = after.copy()
+    nan_joint[1] = np.nan                                         # NaN joints are not found
+    assert np.allclose(pose_displacements(before[None], scores[None], nan_joint[None],
+                                          scores[None], 0.2), [[2, 1]])
+    assert pose_displacements(np.zeros((0, 4, 2)), np.zeros((0, 4)), np.zeros((0, 4, 2)),
+                              np.zeros((0, 4)), 0.2).shape == (0, 2)
+    assert np.allclose(clamped([[30.0, 40.0], [3.0, 4.0], [0.0, 0.0]], [100.0, 100.0, 0.0], 1.0),
+                       [[6.0, 8.0], [3.0, 4.0], [0.0, 0.0]])              # |v| <= 10 px
 
 
 def test_without_flow_visible_tracks_are_moved_by_their_velocity():
