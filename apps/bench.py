@@ -132,7 +132,7 @@ def run(args) -> int:
     out = args.out or Path(f"bench-{benchmark.name}")
     out.mkdir(parents=True, exist_ok=True)
     model = load_pose_model(args.model, checkpoint=args.checkpoint, device=args.device,
-                            flip_test=not args.no_flip)
+                            flip_test=not args.no_flip, fast_path=False)   # mmpose's crops
     start = time.perf_counter()
     persons = run_top_down(model, inputs.img_dir, inputs.boxes, batch_size=args.batch_size,
                            workers=args.workers, flip_test=not args.no_flip,

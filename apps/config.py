@@ -132,7 +132,8 @@ def optional(check: Check) -> Check:
 SCHEMA: dict[str, dict[str, Check]] = {
     "detector": {"name": text, "checkpoint": optional(text)},
     "pose": {"name": text, "checkpoint": optional(text), "flip_test": flag,
-             "max_batch_size": positive_int, "channels_last": flag, "onnx_threads": count},
+             "max_batch_size": positive_int, "channels_last": flag, "onnx_threads": count,
+             "onnx_runs": count, "fast_path": optional(flag)},
     "flow": {"method": choice("dis", "farneback"),
              "dis_preset": choice("ultrafast", "fast", "medium"), "max_side": count},
     "tracker": {"similarity": choice("flow_oks", "oks", "iou"),
@@ -282,7 +283,7 @@ def load_run_config(path: Optional[str | Path] = None, overrides: Optional[dict]
 
 def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optional[str] = None,
                    pose_model: Optional[str] = None, pose_checkpoint: Optional[str] = None,
-                   device: Optional[str] = None, no_flip: bool = False,
+                   device: Optional[str] = None, no_flip: bool = False, exact: bool = False,
                    flow: Optional[str] = None, similarity: Optional[str] = None,
                    matcher: Optional[str] = None, detect_every: Optional[int] = None,
                    pose_every: Optional[int] = None, max_people: Optional[int] = None,
@@ -293,7 +294,8 @@ def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optio
     """The config layer of the command-line flags the apps share (None/False: not given).
 
     ``flow="none"`` leaves the flow out, turns propagation off and, unless ``similarity`` is
-    given, compares poses by plain OKS. ``smooth`` turns on smoothing with its defaults.
+    given, compares poses by plain OKS. ``exact`` turns the pose fast path off (cv2 crops,
+    float32: mmpose's numbers on a GPU too). ``smooth`` turns on smoothing with its defaults.
     ``tracker`` "paper" selects the paper's tracker (``robust_tracker: null``), "robust" the
     default ``RobustPoseTracker``; ``similarity`` / ``matcher`` imply "paper".
     """
@@ -301,6 +303,7 @@ def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optio
     values = {("detector", "name"): detector, ("detector", "checkpoint"): detector_checkpoint,
               ("pose", "name"): pose_model, ("pose", "checkpoint"): pose_checkpoint,
               ("pose", "flip_test"): False if no_flip else None,
+              ("pose", "fast_path"): False if exact else None,
               ("flow", "method"): None if flow == "none" else flow,
               ("tracker", "similarity"): similarity, ("tracker", "matcher"): matcher,
               ("pipeline", "detect_every"): detect_every, ("pipeline", "pose_every"): pose_every,

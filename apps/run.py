@@ -42,6 +42,7 @@ from tracker.errors import ConfigError, OutputError
 from tracker.files import check_output_folder
 from tracker.io.posetrack18 import TrackWriter, sequence_name_for
 from tracker.io.video import SourceError, open_source
+from tracker.tracking.overlap import run_frames
 from tracker.weights import resolve_all
 
 PROG = "posetrack-run"
@@ -113,6 +114,12 @@ def parse_args(argv):
     parser.add_argument("--start", type=int_at_least(0), default=0, help="first frame index")
     parser.add_argument("--stride", type=int_at_least(1), default=1, help="process every N-th frame")
     parser.add_argument("--max-frames", type=int_at_least(1), help="stop after this many frames")
+    parser.add_argument("--exact", action="store_true", help="pose crops by cv2 in float32, "
+                        "bit-exact with mmpose (turns off the CUDA fast path: crops on the "
+                        "GPU, fp16)")
+    parser.add_argument("--no-overlap", action="store_true", help="run the stages one after "
+                        "another in one thread (default: decoding, flow and detection run "
+                        "ahead in their own threads; same output)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     cli.add_verbose_flag(parser)
     args = parser.parse_args(argv)
@@ -147,9 +154,10 @@ def overrides_from(args) -> dict:
     return flag_overrides(
         detector=args.detector, detector_checkpoint=args.detector_checkpoint,
         pose_model=args.pose_model, pose_checkpoint=args.pose_checkpoint, device=args.device,
-        no_flip=args.no_flip, flow=args.flow, similarity=args.similarity, matcher=args.matcher,
-        detect_every=args.detect_every, pose_every=args.pose_every, max_people=args.max_people,
-        smooth=args.smooth, format=args.format, tracker=args.tracker, min_person_score=args.min_person_score,
+        no_flip=args.no_flip, exact=args.exact, flow=args.flow, similarity=args.similarity,
+        matcher=args.matcher, detect_every=args.detect_every, pose_every=args.pose_every,
+        max_people=args.max_people, smooth=args.smooth, format=args.format,
+        tracker=args.tracker, min_person_score=args.min_person_score,
         min_keypoint_score=args.min_keypoint_score)
 
 
@@ -202,10 +210,10 @@ def _track(args, source, stages, writer, renderer) -> tuple:
     bar = tqdm(total=source.num_frames, unit="frame", disable=args.quiet,
                desc=Path(str(args.source)).name or str(args.source))
     frames = []     # (index, name) of every frame, for a detections file's coverage check
+    results = run_frames(stages.pipeline, source, overlap=not args.no_overlap)
     try:
-        for frame in source:
+        for frame, result in results:
             frames.append((frame.index, frame.name))
-            result = stages.pipeline(frame)
             with cli.stops_deferred():      # a stop lands between frames: outputs agree
                 writer.add(result)
                 if renderer is not None:
@@ -224,6 +232,7 @@ def _track(args, source, stages, writer, renderer) -> tuple:
             renderer.abort()
         raise
     finally:
+        results.close()     # joins the reader and prepare threads before the source closes
         bar.close()
     return None, time.perf_counter() - started
 

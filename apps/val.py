@@ -27,6 +27,7 @@ from tracker.eval import evaluate_files
 from tracker.eval.dataset import find_sequences, sequence_frames
 from tracker.files import write_json_atomically
 from tracker.io.posetrack18 import TrackWriter
+from tracker.tracking.overlap import run_frames
 
 PROG = "posetrack-val"
 #: Detectors that replay a file per sequence: their config section is made for each one.
@@ -54,6 +55,8 @@ def parse_args(argv):
         parser.add_argument(flag)
     parser.add_argument("--flow", choices=("dis", "farneback", "none"))
     parser.add_argument("--no-flip", action="store_true")
+    parser.add_argument("--exact", action="store_true", help="cv2 crops bit-exact with mmpose "
+                        "(turns off the CUDA fast path: GPU crops, fp16)")
     parser.add_argument("--min-person-score", type=float)
     parser.add_argument("--min-keypoint-score", type=float, default=0.0,
                         help="keypoints below are written as absent: 0 (default) scores AP "
@@ -73,8 +76,9 @@ def _overrides(args, sequence) -> dict:
     overrides = flag_overrides(
         detector=args.detector, detector_checkpoint=args.detector_checkpoint,
         pose_model=args.pose_model, pose_checkpoint=args.pose_checkpoint, device=args.device,
-        no_flip=args.no_flip, flow=args.flow, similarity=args.similarity, matcher=args.matcher,
-        min_person_score=args.min_person_score, min_keypoint_score=args.min_keypoint_score)
+        no_flip=args.no_flip, exact=args.exact, flow=args.flow, similarity=args.similarity,
+        matcher=args.matcher, min_person_score=args.min_person_score,
+        min_keypoint_score=args.min_keypoint_score)
     if args.detector == "posetrack-gt":
         overrides["detector"] = {"name": "posetrack-gt",
                                  "checkpoint": str(sequence.annotation_file)}
@@ -124,14 +128,17 @@ def _track_sequence(args, stages, sequence) -> None:
     writer = TrackWriter(args.out / f"{sequence.name}.json",
                          keypoint_names=stages.estimator.keypoint_set.names,
                          sequence_name=sequence.sequence_folder, **stages.writer_options)
-    frames = sequence_frames(args.root, sequence)
+    frames = tqdm(sequence_frames(args.root, sequence), total=len(sequence.image_files),
+                  unit="frame", leave=False, desc=sequence.name, disable=args.quiet)
+    results = run_frames(stages.pipeline, frames)     # images read and flow computed ahead
     try:
-        for frame in tqdm(frames, total=len(sequence.image_files), unit="frame", leave=False,
-                          desc=sequence.name, disable=args.quiet):
-            writer.add(stages.pipeline(frame))
+        for _, result in results:
+            writer.add(result)
     except BaseException:       # an unfinished sequence is not written: a rerun redoes it
         writer.abort()
         raise
+    finally:
+        results.close()
     writer.close()
 
 

@@ -9,6 +9,7 @@ measured in this process, and the number of track ids created (on a video with a
 cast, fewer ids = fewer broken tracks).
 
     python -m benchmarks.bench_pipeline --association [--association-frames 200] [--people 15]
+    python -m benchmarks.bench_pipeline --overlap [--frames 60] [--videos NAME ...]
 
 The association table (printed after the video tables, or alone with ``--association``)
 times the trackers alone, without any network: per frame ``tracker.warp(flow)`` (in the
@@ -331,7 +332,12 @@ def main(argv=None) -> int:
                         help="people per frame of the association table")
     parser.add_argument("--flow", choices=("field", "full"), default="field",
                         help="association flow: DenseFlow's 640x360 FlowField or a full array")
+    parser.add_argument("--overlap", action="store_true", help="only the overlapped vs "
+                        "sequential frames/s table (benchmarks/overlap_table.py)")
     args = parser.parse_args(argv)
+    if args.overlap:
+        from benchmarks.overlap_table import overlap_table
+        return overlap_table(args.videos, args.frames, args.device)
     if not args.association:
         status = video_tables(args.videos, args.frames, args.device)
         if status:

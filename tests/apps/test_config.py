@@ -207,6 +207,8 @@ def test_flag_overrides():
                           min_keypoint_score=0.0) == {
         "detector": {"name": "posetrack-gt", "checkpoint": "gt.json"},
         "output": {"min_keypoint_score": 0.0}}
+    assert flag_overrides(exact=True, no_flip=True) == {
+        "pose": {"flip_test": False, "fast_path": False}}
 
 
 def test_missing_config_file():

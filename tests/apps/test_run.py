@@ -73,22 +73,39 @@ def test_ground_truth_boxes_and_coco_format(tmp_path):
     assert all(len(r["keypoints"]) == 51 for r in results)
 
 
-def test_ctrl_c_writes_the_frames_finished_so_far(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("overlap", [[], ["--no-overlap"]])
+def test_ctrl_c_writes_the_frames_finished_so_far(tmp_path, monkeypatch, capsys, overlap):
+    import threading
+
     from tracker.tracking.pipeline import Pipeline
 
     original = Pipeline.__call__
 
-    def interrupt_on_third_frame(self, frame):
+    def interrupt_on_third_frame(self, frame, prepared=None):
         if frame.index == 2:
             raise KeyboardInterrupt
-        return original(self, frame)
+        return original(self, frame, prepared)
 
     monkeypatch.setattr(Pipeline, "__call__", interrupt_on_third_frame)
     out = tmp_path / "tracks.json"
-    code = run.main([_video(), "--out", str(out), "--quiet", *_models()])
+    code = run.main([_video(), "--out", str(out), "--quiet", *_models(), *overlap])
     assert code == 130
     assert len(json.loads(out.read_text())["images"]) == 2
     assert "interrupted: wrote the 2 frames finished so far" in capsys.readouterr().err
+    assert not [t for t in threading.enumerate() if t.name.startswith("posetrack-")]
+
+
+@pytest.mark.parametrize("extra", [[], ["--render", "{tmp}/r.mp4"], ["--detect-every", "2"]])
+def test_overlapped_run_writes_the_same_bytes_as_the_sequential_one(tmp_path, extra):
+    outputs = []
+    for mode in ([], ["--no-overlap"]):
+        out = tmp_path / f"tracks{len(outputs)}.json"
+        flags = [flag.format(tmp=tmp_path) for flag in extra]
+        assert run.main([_video(), "--out", str(out), "--max-frames", "40", "--quiet",
+                         *_models(), *flags, *mode]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert len(json.loads(outputs[0])["images"]) == 40
 
 
 def test_truncated_video_processes_frames_up_to_the_damage(tmp_path, caplog):

@@ -23,7 +23,8 @@ def build_network(spec: PoseModelSpec) -> PoseResNet:
 def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
                     device: str | torch.device = "cpu", *, flip_test: bool = True,
                     channels_last: bool = False, max_batch_size: int = DEFAULT_MAX_BATCH,
-                    onnx_threads: int = 0, progress: bool = True) -> TopDownPoseEstimator:
+                    onnx_threads: int = 0, onnx_runs: int = 0,
+                    fast_path: Optional[bool] = None, progress: bool = True) -> TopDownPoseEstimator:
     """Build a pose model and load its weights.
 
     Args:
@@ -35,7 +36,14 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
         flip_test: default flip test of ``predict`` (the seed's configs use it).
         channels_last: run a torch network in channels-last memory format.
         max_batch_size: crops per network call.
-        onnx_threads: ONNX models: onnxruntime intra-op threads (0: one per core).
+        onnx_threads: ONNX models: onnxruntime intra-op threads (0: one per core, shared
+            among ``onnx_runs``).
+        onnx_runs: ONNX models with a fixed batch on the CPU: calls run at once (0: one per
+            core; see ``OnnxHeatmapNet``).
+        fast_path: crops made on the device in one call, crops and mirrors in one network
+            call, and for torch networks on CUDA channels-last + float16 autocast
+            (``TopDownPoseEstimator``'s ``fast_path``); not bit-exact with mmpose. None: on
+            for a CUDA device, off on the CPU (where the exact cv2 path is as fast).
         progress: show a progress bar when downloading weights.
 
     Example:
@@ -45,14 +53,17 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
     spec = get_pose_model_spec(name)
     torch_device = resolve_device(device)
     path = resolve_weights(spec.weights, checkpoint, progress=progress)
+    fast = torch_device.type == "cuda" if fast_path is None else bool(fast_path)
+    half = fast and torch_device.type == "cuda"
     if spec.backend == "onnx":
         network = OnnxHeatmapNet(path, spec.onnx_input, spec.onnx_output, torch_device,
-                                 threads=onnx_threads)
+                                 threads=onnx_threads, runs=onnx_runs)
     else:
         module = build_network(spec)
         load_into(module, read_state_dict(path), path, spec.name)
-        network = TorchHeatmapNet(module, torch_device, channels_last=channels_last)
+        network = TorchHeatmapNet(module, torch_device, channels_last=channels_last or half,
+                                  autocast=torch.float16 if half else None)
     return TopDownPoseEstimator(
         network=network, keypoint_set=spec.keypoint_set, input_size_wh=spec.input_size_wh,
         mean=spec.mean, std=spec.std, channel_order=spec.channel_order, device=torch_device,
-        flip_test=flip_test, max_batch_size=max_batch_size)
+        flip_test=flip_test, max_batch_size=max_batch_size, fast_path=fast)

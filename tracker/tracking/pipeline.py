@@ -11,11 +11,18 @@ Every stage is injected, so a test can replace the detector, the pose network or
 The pure steps live in ``tracker.tracking.propagation``; the track state (ids, history, how
 long a track has been kept alive by propagation alone) lives in the ``PoseTracker``.
 ``Pipeline.stage_seconds`` accumulates the wall time of each stage for benchmarks.
+
+The flow and the detector boxes of a frame do not depend on the tracks: ``Pipeline.prepare``
+computes them apart (``tracker.tracking.overlap`` runs it ahead, in its own thread) and
+``Pipeline.__call__(frame, prepared)`` uses them, with the same result as computing them in
+line.
 """
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
@@ -29,6 +36,21 @@ from tracker.types import Detections, Frame, FrameResult, Poses
 
 #: Stages timed by ``Pipeline.stage_seconds``.
 STAGES = ("detect", "flow", "pose", "associate")
+
+
+@dataclass
+class Prepared:
+    """What one frame needs that does not depend on the tracks (``Pipeline.prepare``).
+
+    flow: the optical flow from the previous frame to this one, or None (first frame, no
+    flow, a change of frame size). detections: the detector's boxes of the frame (before
+    ``min_box_score``), or None where ``prepare`` leaves detection to the frame's turn
+    (``detect_every`` or ``pose_every`` > 1: whether the frame is detected depends on the
+    tracks).
+    """
+
+    flow: Optional[object] = None
+    detections: Optional[Detections] = None
 
 
 class Pipeline:
@@ -109,6 +131,7 @@ class Pipeline:
         self.pose_every = pose_every
         self.smoother = smoother
         self.stage_seconds = dict.fromkeys(STAGES, 0.0)
+        self._seconds_lock = threading.Lock()     # prepare may run in another thread
         self.reset()
 
     def reset(self) -> None:
@@ -126,36 +149,64 @@ class Pipeline:
         try:
             yield
         finally:
-            self.stage_seconds[stage] += time.perf_counter() - start
+            with self._seconds_lock:
+                self.stage_seconds[stage] += time.perf_counter() - start
 
-    def __call__(self, frame: Frame) -> FrameResult:
-        """Tracked poses of ``frame``; frames must come in order (call ``reset`` between videos)."""
-        self._move_tracks(frame)                                  # 1. optical flow
+    @property
+    def detects_every_frame(self) -> bool:
+        """Every frame runs the detector (``detect_every`` and ``pose_every`` 1)."""
+        return self.detect_every == 1 and self.pose_every == 1
+
+    def prepare(self, frame: Frame, previous_image: Optional[np.ndarray]) -> Prepared:
+        """The flow from ``previous_image`` (the image of the frame before ``frame``, None
+        for the first) and, where every frame is detected, the detector's boxes. Uses no
+        track state, so it can run ahead of ``__call__`` in another thread."""
+        flow = None
+        if self.flow is not None and previous_image is not None and \
+                previous_image.shape == frame.image.shape:
+            with self._timed("flow"):
+                flow = self.flow(previous_image, frame.image)
+        detections = None
+        if self.detects_every_frame:
+            with self._timed("detect"):
+                detections = self.detector(frame)
+        return Prepared(flow=flow, detections=detections)
+
+    def __call__(self, frame: Frame, prepared: Optional[Prepared] = None) -> FrameResult:
+        """Tracked poses of ``frame``; frames must come in order (call ``reset`` between videos).
+
+        ``prepared``: ``prepare(frame, image of the frame before)``, or None to compute the
+        flow and the detections here."""
+        self._move_tracks(frame, prepared)                        # 1. optical flow
         if self._frames_done % self.pose_every and self.tracker.num_tracks:
             return self._flow_only(frame)
         propagated = self._propagated()
-        candidates = self._candidates(frame, propagated)          # 2. detector + propagation
+        candidates = self._candidates(frame, propagated, prepared)   # 2. detector + propagation
         poses, candidates = self._estimate(frame, candidates)     # 3. one pose per person
         with self._timed("associate"):                            # 4. track ids
             track_ids = self.tracker.update(poses, propagated=candidates.is_propagated,
                                             frame=frame)
         return self._result(frame, poses, track_ids)
 
-    def _move_tracks(self, frame: Frame) -> None:
+    def _move_tracks(self, frame: Frame, prepared: Optional[Prepared]) -> None:
         """Flow from the previous frame moves every track's poses into this frame."""
         if self.flow is None or self._previous_image is None:
             return
+        if self._previous_image.shape != frame.image.shape:   # a stream changed resolution:
+            self.reset()                                      # start over
+            return
         with self._timed("flow"):
-            if self._previous_image.shape == frame.image.shape:
-                self.tracker.warp(self.flow(self._previous_image, frame.image))
-            else:   # a stream changed resolution: start over
-                self.reset()
+            field = prepared.flow if prepared is not None and prepared.flow is not None else \
+                self.flow(self._previous_image, frame.image)
+            self.tracker.warp(field)
 
-    def _candidates(self, frame: Frame, propagated: PropagatedPoses) -> Candidates:
+    def _candidates(self, frame: Frame, propagated: PropagatedPoses,
+                    prepared: Optional[Prepared]) -> Candidates:
         """Detector boxes (on detection frames) merged with boxes around propagated poses."""
         with self._timed("detect"):
             if self._pose_frames_done % self.detect_every == 0 or self.tracker.num_tracks == 0:
-                detected = self.detector(frame)
+                detected = prepared.detections if prepared is not None and \
+                    prepared.detections is not None else self.detector(frame)
                 detected = detected[detected.scores >= self.min_box_score]
             else:
                 detected = Detections.empty()

@@ -82,7 +82,7 @@ def test_an_existing_folder_as_output_is_refused_before_any_frame(tmp_path, caps
     _refused(capsys, argv, f"{flag} {folder} is a folder")
 
 
-def _no_frame_expected(self, frame):
+def _no_frame_expected(self, frame, prepared=None):
     raise AssertionError("a frame was processed before the outputs were checked")
 
 
@@ -144,10 +144,10 @@ def _ours(err: str) -> str:
 def test_a_failed_run_keeps_the_earlier_render_and_tracks(tmp_path, capsys, monkeypatch):
     original = Pipeline.__call__
 
-    def fail_at_third_frame(self, frame):
+    def fail_at_third_frame(self, frame, prepared=None):
         if frame.index == 2:
             raise ValueError("the pose network failed")
-        return original(self, frame)
+        return original(self, frame, prepared)
 
     monkeypatch.setattr(Pipeline, "__call__", fail_at_third_frame)
     out, render = earlier_output(tmp_path / "t.json"), earlier_output(tmp_path / "r.mp4")

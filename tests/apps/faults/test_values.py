@@ -14,7 +14,7 @@ def _video():
     return str(shared_path("data", "videos", "basketball-2p-426x240.mp4"))
 
 
-def _no_frame_expected(self, frame):
+def _no_frame_expected(self, frame, prepared=None):
     raise AssertionError("a frame was processed with a config that should have been refused")
 
 

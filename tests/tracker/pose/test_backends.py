@@ -1,10 +1,12 @@
 """Device selection and the ONNX backend's error handling."""
+import os
+
 import pytest
 import torch
 
 from tests.shared_data import shared_path
 from tracker.checkpoint import CheckpointError
-from tracker.pose.backends import OnnxHeatmapNet, resolve_device
+from tracker.pose.backends import OnnxHeatmapNet, TorchHeatmapNet, resolve_device
 
 ONNX = ("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")
 
@@ -59,3 +61,43 @@ def test_onnx_thread_count_option():
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="onnx_threads"):
             OnnxHeatmapNet(path, None, None, torch.device("cpu"), threads=bad)
+
+
+def test_onnx_runs_of_a_fixed_batch_model_give_the_same_heatmaps(monkeypatch):
+    import threading
+
+    path = shared_path(*ONNX)
+    batch = torch.rand(5, 3, 256, 192, generator=torch.Generator().manual_seed(0))
+    one = OnnxHeatmapNet(path, None, None, torch.device("cpu"), runs=1)
+    three = OnnxHeatmapNet(path, None, None, torch.device("cpu"), runs=3)
+    assert one.runs == 1 and three.runs == 3
+    seen = set()
+    original = three.session.run
+
+    def recording(*args, **kwargs):
+        seen.add(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(three.session, "run", recording)
+    torch.testing.assert_close(three(batch), one(batch), rtol=0, atol=0)   # bit-identical
+    assert len(seen) >= 2 and all(name.startswith("onnx-run") for name in seen)
+    default = OnnxHeatmapNet(path, None, None, torch.device("cpu"))
+    assert default.runs == (os.cpu_count() or 1)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="onnx_runs"):
+            OnnxHeatmapNet(path, None, None, torch.device("cpu"), runs=bad)
+
+
+def test_bfloat16_autocast_gives_float32_close_to_full_precision():
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU())
+    batch = torch.randn(2, 3, 8, 8)
+    full = TorchHeatmapNet(network, torch.device("cpu"))(batch)
+    half = TorchHeatmapNet(network, torch.device("cpu"), autocast=torch.bfloat16)(batch)
+    assert half.dtype == torch.float32 and not torch.equal(half, full)
+    torch.testing.assert_close(half, full, rtol=0.05, atol=0.05)
+
+
+def test_autocast_must_be_a_half_dtype():
+    with pytest.raises(ValueError, match="autocast"):
+        TorchHeatmapNet(torch.nn.Identity(), torch.device("cpu"), autocast=torch.int8)

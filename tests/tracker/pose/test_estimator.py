@@ -195,3 +195,20 @@ def test_bad_normalisation_is_a_clear_error(mean, std, message):
     with pytest.raises(ValueError, match=message):
         TopDownPoseEstimator(network=CenterNet(), keypoint_set=KSET, input_size_wh=(64, 64),
                              mean=mean, std=std)
+
+
+def test_fast_path_gives_the_exact_keypoints_of_a_smooth_network():
+    boxes = [[20, 30, 40, 40], [100, 10, 20, 20], [150, 100, 30, 30]]
+    image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    exact = _estimator().predict(image, boxes, flip_test=True)
+    network = CenterNet()
+    fast = _estimator(network=network, fast_path=True, max_batch_size=4).predict(
+        image, boxes, flip_test=True)
+    np.testing.assert_allclose(fast.keypoints, exact.keypoints, atol=1e-4)
+    np.testing.assert_allclose(fast.keypoint_scores, exact.keypoint_scores, atol=1e-6)
+    assert network.batch_sizes == [4, 2]        # crops and mirrors share a call
+
+
+def test_fast_path_without_boxes_gives_empty_arrays():
+    poses = _estimator(fast_path=True).predict(IMAGE, [])
+    assert poses.keypoints.shape == (0, 3, 2)

@@ -1,0 +1,223 @@
+"""Seconds per call: mmpose 0.29's ``inference_top_down_pose_model`` vs this project's ``predict``.
+
+    python -m benchmarks.bench_vs_mmpose                       # needs the mmpose venv below
+    python -m benchmarks.bench_vs_mmpose --ours default max_batch_size=8 channels_last
+    python -m benchmarks.bench_vs_mmpose --build-venv /tmp/work/mmpose-venv   # build it first
+
+Both sides run the same synthetic checkpoint (``res50_coco_256x192``, written by the mmpose
+parity fixture's ``make_checkpoint.py``), the same decoded frame (posetrack18 val
+003418_mpii_test/000000.jpg, decoded once here with cv2 and handed to mmpose as an array),
+the same person boxes (the ``--people`` highest-scored real detections of that frame from
+mmpose's test data), flip test on and ``--threads`` torch threads. mmpose runs in its own venv
+(``benchmarks/mmpose_side.py``), before and after this project's settings, so that a drift in
+machine speed shows up on both sides; its median is over both runs. Every timing is one
+untimed warm-up call and then ``--repeats`` calls.
+
+An ``--ours`` setting is ``default`` or options of ``load_pose_model`` joined by ``+``:
+``channels_last``, ``max_batch_size=8``, ``fast_path``, ``channels_last+max_batch_size=8``.
+The last two columns compare each setting's keypoints with mmpose's: the largest distance
+(pixels) and the largest score difference over all people and keypoints.
+
+This is a benchmark, not part of the install or CI; the venv recipe is the one of
+``shared/fixtures/mmpose-parity/README.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from benchmarks.timing import timed_calls
+from tests.shared_data import SHARED_ROOT
+from tracker.pose import load_pose_model
+
+MODEL = "res50_coco_256x192"
+ZOO_FILE = "res50_coco_256x192-ec54d7f3_20200709.pth"
+PARITY = SHARED_ROOT / "fixtures" / "mmpose-parity"
+POSETRACK = SHARED_ROOT / "data" / "mmpose-testdata" / "posetrack18"
+FRAME = "images/val/003418_mpii_test/000000.jpg"
+DEFAULT_VENV = Path("/tmp/work/mmpose-venv")
+SPEED_OPTIONS = ("channels_last", "max_batch_size", "fast_path")
+MMPOSE_DEPS = ["numpy==1.23.5", "opencv-python==4.8.1.78", "scipy==1.10.1",
+               "matplotlib==3.7.5", "json_tricks", "munkres", "addict", "pyyaml",
+               "yapf==0.40.1", "xtcocotools==1.14.3"]
+
+
+def venv_steps(venv: Path) -> list[tuple[dict, list[str]]]:
+    """(extra environment, command) of each step of the fixture README's venv recipe."""
+    pip = str(venv / "bin" / "pip")
+    return [({}, [sys.executable, "-m", "venv", str(venv)]),
+            ({}, [pip, "install", "torch==2.14.1", "torchvision==0.29.1"]),
+            ({}, [pip, "install", "setuptools<70", "wheel"]),
+            ({"MMCV_WITH_OPS": "0"},
+             [pip, "install", "--no-build-isolation", "--no-deps", "mmcv==1.7.0"]),
+            ({}, [pip, "install", *MMPOSE_DEPS]),
+            ({}, [pip, "install", "--no-deps", "mmpose==0.29.0"])]
+
+
+def build_venv(venv: Path) -> int:
+    """Build mmpose 0.29 + mmcv 1.7.0 (no compiled ops) at ``venv``; the first failing
+    step's exit code, or 0."""
+    for extra, command in venv_steps(venv):
+        prefix = "".join(f"{k}={v} " for k, v in extra.items())
+        print(f"+ {prefix}{' '.join(command)}", flush=True)
+        code = subprocess.run(command, env={**os.environ, **extra}).returncode
+        if code:
+            print(f"error: step failed with exit code {code}", file=sys.stderr)
+            return code
+    return 0
+
+
+def make_checkpoint(folder: Path) -> tuple[Path, dict]:
+    """Write the synthetic ``MODEL`` checkpoint into ``folder``; (path, checkpoints.json entry)."""
+    entry = json.loads((PARITY / "checkpoints.json").read_text())[ZOO_FILE]
+    out = folder / ZOO_FILE
+    subprocess.run([sys.executable, str(PARITY / "make_checkpoint.py"),
+                    str(PARITY / entry["schema"]), str(out), "--salt", entry["salt"]],
+                   check=True, stdout=subprocess.DEVNULL)
+    return out, entry
+
+
+def person_boxes(count: int) -> list[list[float]]:
+    """The ``count`` highest-scored real person detections of ``FRAME``, xywh, in score order."""
+    images = json.loads((POSETRACK / "annotations" / "test_posetrack18_val.json").read_text())
+    image_id = next(i["id"] for i in images["images"] if i["file_name"] == FRAME)
+    detections = json.loads(
+        (POSETRACK / "annotations" / "test_posetrack18_human_detections.json").read_text())
+    mine = [d for d in detections if d["image_id"] == image_id]
+    mine.sort(key=lambda d: -d["score"])
+    if count > len(mine):
+        raise ValueError(f"{FRAME} has only {len(mine)} detections, asked for {count}")
+    return [[float(v) for v in d["bbox"]] for d in mine[:count]]
+
+
+def parse_setting(text: str) -> dict:
+    """``"channels_last+max_batch_size=8"`` -> ``{"channels_last": True, "max_batch_size": 8}``."""
+    accepted = [o for o in SPEED_OPTIONS if o in inspect.signature(load_pose_model).parameters]
+    options = {}
+    for part in text.split("+"):
+        if part == "default":
+            continue
+        key, _, value = part.partition("=")
+        if key not in accepted:
+            raise ValueError(f"--ours {text!r}: unknown option {key!r}; "
+                             f"load_pose_model here accepts {accepted}")
+        if key == "max_batch_size":
+            options[key] = int(value)
+        else:
+            options[key] = value.lower() not in ("0", "false")
+    return options
+
+
+def run_mmpose(python: Path, request: dict, folder: Path, tag: str) -> dict:
+    """One run of ``mmpose_side.py`` in the mmpose venv; its JSON result."""
+    path = folder / f"request_{tag}.json"
+    path.write_text(json.dumps(request))
+    side = Path(__file__).with_name("mmpose_side.py")
+    done = subprocess.run([str(python), str(side), str(path)], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"mmpose side failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def time_ours(setting: dict, checkpoint: Path, image: np.ndarray, boxes: list,
+              repeats: int) -> tuple[list[float], np.ndarray]:
+    """Per-call seconds of ``predict`` with ``setting``, and its (N, K, 3) x, y, score."""
+    model = load_pose_model(MODEL, checkpoint=checkpoint, device="cpu", flip_test=True,
+                            **setting)
+    seconds = timed_calls(lambda b: model.predict(image, b), boxes, torch.device("cpu"), repeats)
+    poses = model.predict(image, boxes)
+    return seconds, np.concatenate([poses.keypoints, poses.keypoint_scores[..., None]], -1)
+
+
+def differences(reference: np.ndarray, keypoints: np.ndarray) -> tuple[float, float]:
+    """(largest keypoint distance in pixels, largest |score difference|), (N, K, 3) arrays."""
+    distance = np.linalg.norm(keypoints[..., :2] - reference[..., :2], axis=-1)
+    return float(distance.max()), float(np.abs(keypoints[..., 2] - reference[..., 2]).max())
+
+
+def print_table(rows: list[tuple]) -> None:
+    """rows: (impl, setting, seconds, ratio or None, dxy or None, dscore or None)."""
+    print(f"{'impl':7} | {'setting':30} | {'s/call (median)':>15} | {'vs mmpose':>9} | "
+          f"{'max |dxy| px':>12} | {'max |dscore|':>12}")
+    print("-" * 101)
+    for impl, setting, seconds, ratio, dxy, dscore in rows:
+        cells = ["-" if v is None else f"{v:.3g}" for v in (dxy, dscore)]
+        vs = "-" if ratio is None else f"{ratio:.2f}x"
+        print(f"{impl:7} | {setting:30} | {seconds:15.3f} | {vs:>9} | {cells[0]:>12} | "
+              f"{cells[1]:>12}")
+
+
+def benchmark(args: argparse.Namespace, folder: Path) -> int:
+    """Make the inputs, time mmpose / ours / mmpose, print the table."""
+    settings = {text: parse_setting(text) for text in args.ours}
+    torch.set_num_threads(args.threads)
+    checkpoint, entry = make_checkpoint(folder)
+    image = cv2.imread(str(POSETRACK / FRAME))
+    np.save(folder / "frame.npy", image)
+    boxes = person_boxes(args.people)
+    request = {"entry": entry, "checkpoint": str(checkpoint),
+               "image_npy": str(folder / "frame.npy"), "boxes_xywh": boxes,
+               "repeats": args.repeats, "threads": args.threads}
+    print(f"{MODEL} synthetic checkpoint, {FRAME} ({image.shape[1]}x{image.shape[0]}), "
+          f"{len(boxes)} people, flip test, {args.threads} torch threads, "
+          f"{args.repeats} repeats per run", flush=True)
+    first = run_mmpose(args.mmpose_python, request, folder, "before")
+    ours = {text: time_ours(s, checkpoint, image, boxes, args.repeats)
+            for text, s in settings.items()}
+    second = run_mmpose(args.mmpose_python, request, folder, "after")
+    mm_seconds = statistics.median(first["seconds"] + second["seconds"])
+    reference = np.asarray(first["keypoints"], np.float64)
+    rows = [("mmpose", "0.29.0 inference_top_down", mm_seconds, 1.0, None, None)]
+    for text, (seconds, keypoints) in ours.items():
+        median = statistics.median(seconds)
+        rows.append(("ours", text, median, mm_seconds / median, *differences(reference, keypoints)))
+    print_table(rows)
+    same = np.array_equal(reference, np.asarray(second["keypoints"], np.float64))
+    print(f"mmpose run medians: before {statistics.median(first['seconds']):.3f} s, after "
+          f"{statistics.median(second['seconds']):.3f} s; same keypoints in both runs: {same}; "
+          f"versions {first['versions']}; torch here {torch.__version__}, cv2 {cv2.__version__}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mmpose-python", type=Path, default=DEFAULT_VENV / "bin" / "python",
+                        help="python of the mmpose 0.29 venv (default: %(default)s)")
+    parser.add_argument("--build-venv", type=Path, metavar="DIR",
+                        help="first build the mmpose venv at DIR (and use its python)")
+    parser.add_argument("--ours", nargs="+", default=["default"],
+                        help="settings of this project's estimator, one table row each")
+    parser.add_argument("--people", type=int, default=16, help="person boxes per call")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per run")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads, both sides")
+    args = parser.parse_args(argv)
+    if args.build_venv:
+        code = build_venv(args.build_venv)
+        if code:
+            return code
+        args.mmpose_python = args.build_venv / "bin" / "python"
+    if not args.mmpose_python.is_file():
+        print(f"error: no mmpose python at {args.mmpose_python}; pass --mmpose-python or "
+              "--build-venv DIR", file=sys.stderr)
+        return 1
+    for path in (PARITY, POSETRACK):
+        if not path.is_dir():
+            print(f"error: shared data not found: {path} (set POSETRACK_SHARED)", file=sys.stderr)
+            return 1
+    with tempfile.TemporaryDirectory(prefix="bench_vs_mmpose_") as folder:
+        return benchmark(args, Path(folder))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Frames/s of posetrack-run's overlapped pipeline against its sequential one, in one run.
+
+    python -m benchmarks.bench_pipeline --overlap [--frames 60] [--videos NAME ...]
+
+For each shared video: the decode-only rate (the ceiling: reading the frames and nothing
+else); the sequential path as it was before issue 16 ("one call": every stage in line, one
+pose-network call at a time, ``--no-overlap`` with ``pose.onnx_runs: 1``); the sequential
+path (``--no-overlap``: stages in line, the fixed-batch pose model's calls ``onnx_runs`` at
+once); the overlapped default (decoding, flow and detection ahead in their own threads);
+the ratios of the default to both; and whether all three wrote the same JSON bytes. The stages are the ``fast`` CPU
+setup with the shared models: RTMDet-nano boxes + PP-TinyPose without flip test, flow-OKS
+with propagation and the default tracker. Each path gets its own freshly built stages; the
+order of the two alternates per repeat so that neither always runs on a warmer machine.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from tests.shared_data import SHARED_ROOT
+from tracker.io.posetrack18 import TrackWriter, sequence_name_for
+from tracker.io.video import open_source
+from tracker.tracking.overlap import run_frames
+
+
+def fast_stages(device: str, onnx_runs: int = 0):
+    """posetrack-run's stages for the fast setup on the shared RTMDet-nano / PP-TinyPose."""
+    from apps.config import build_stages, load_run_config
+
+    models = SHARED_ROOT / "models"
+    config = load_run_config(None, {
+        "device": device,
+        "detector": {"name": "rtmdet-nano",
+                     "checkpoint": str(models / "rtmdet-nano-person" / "end2end.onnx")},
+        "pose": {"name": "pp_tinypose_256x192", "flip_test": False, "onnx_runs": onnx_runs,
+                 "checkpoint": str(models / "pp-tinypose-256x192" / "pp_tinypose_256x192.onnx")}})
+    return build_stages(config, progress=False)
+
+
+def decode_rate(video: Path, frames: int) -> float:
+    """Frames/s of reading the video alone."""
+    started = time.perf_counter()
+    with open_source(video, max_frames=frames) as source:
+        count = sum(1 for _ in source)
+    return count / (time.perf_counter() - started)
+
+
+def tracked_rate(video: Path, frames: int, device: str, overlap: bool,
+                 onnx_runs: int = 0) -> tuple[float, bytes]:
+    """(frames/s, JSON bytes written) of one posetrack-run-like pass (stages built first,
+    not timed)."""
+    stages = fast_stages(device, onnx_runs)
+    with tempfile.TemporaryDirectory() as folder, open_source(video, max_frames=frames) as source:
+        path = Path(folder) / "tracks.json"
+        writer = TrackWriter(path, keypoint_names=stages.estimator.keypoint_set.names,
+                             sequence_name=sequence_name_for(video))
+        started = time.perf_counter()
+        count = 0
+        results = run_frames(stages.pipeline, source, overlap=overlap)
+        try:
+            for _, result in results:
+                writer.add(result)
+                count += 1
+        finally:
+            results.close()
+        writer.close()
+        seconds = time.perf_counter() - started
+        return count / seconds, path.read_bytes()
+
+
+#: The table's paths: name -> (overlap, pose.onnx_runs).
+PATHS = {"one call": (False, 1), "sequential": (False, 0), "overlapped": (True, 0)}
+
+
+def overlap_table(videos: list[str], frames: int, device: str, repeats: int = 2) -> int:
+    """Print the table (module doc); 1 when a video is missing."""
+    print(f"\noverlapped vs sequential, {frames} frames, device {device}, fast setup "
+          f"(RTMDet-nano + PP-TinyPose, no flip), best of {repeats} (frames/s)")
+    print(f"{'video':28s}{'decode only':>12s}" + "".join(f"{name:>12s}" for name in PATHS)
+          + f"{'/ seq.':>8s}{'/ one call':>11s}{'of decode':>10s}   same JSON")
+    for name in videos:
+        video = SHARED_ROOT / "data" / "videos" / name
+        if not video.is_file():
+            print(f"missing {video}")
+            return 1
+        decode = decode_rate(video, frames)
+        best = dict.fromkeys(PATHS, 0.0)
+        written = {}
+        for repeat in range(repeats):
+            order = list(PATHS) if repeat % 2 == 0 else list(PATHS)[::-1]
+            for path in order:
+                rate, data = tracked_rate(video, frames, device, *PATHS[path])
+                best[path] = max(best[path], rate)
+                written.setdefault(path, data)
+        same = "yes" if len(set(written.values())) == 1 else "NO"
+        default = best["overlapped"]
+        print(f"{name:28s}{decode:12.1f}" + "".join(f"{best[path]:12.2f}" for path in PATHS)
+              + f"{default / best['sequential']:7.2f}x{default / best['one call']:10.2f}x"
+              f"{default / decode:10.1%}   {same}", flush=True)
+    return 0
