@@ -20,6 +20,15 @@ def build_network(spec: PoseModelSpec) -> PoseResNet:
                       num_deconv_layers=spec.num_deconv_layers)
 
 
+def torch_heatmap_net(module: PoseResNet, device: torch.device, *, channels_last: bool,
+                      fast_path: bool) -> TorchHeatmapNet:
+    """The network runner of ``load_pose_model``: the fast path on CUDA adds channels-last and
+    float16 autocast."""
+    half = fast_path and device.type == "cuda"
+    return TorchHeatmapNet(module, device, channels_last=channels_last or half,
+                           autocast=torch.float16 if half else None)
+
+
 def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
                     device: str | torch.device = "cpu", *, flip_test: bool = True,
                     channels_last: bool = False, max_batch_size: int = DEFAULT_MAX_BATCH,
@@ -54,15 +63,14 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
     torch_device = resolve_device(device)
     path = resolve_weights(spec.weights, checkpoint, progress=progress)
     fast = torch_device.type == "cuda" if fast_path is None else bool(fast_path)
-    half = fast and torch_device.type == "cuda"
     if spec.backend == "onnx":
         network = OnnxHeatmapNet(path, spec.onnx_input, spec.onnx_output, torch_device,
                                  threads=onnx_threads, runs=onnx_runs)
     else:
         module = build_network(spec)
         load_into(module, read_state_dict(path), path, spec.name)
-        network = TorchHeatmapNet(module, torch_device, channels_last=channels_last or half,
-                                  autocast=torch.float16 if half else None)
+        network = torch_heatmap_net(module, torch_device, channels_last=channels_last,
+                                    fast_path=fast)
     return TopDownPoseEstimator(
         network=network, keypoint_set=spec.keypoint_set, input_size_wh=spec.input_size_wh,
         mean=spec.mean, std=spec.std, channel_order=spec.channel_order, device=torch_device,
