@@ -10,8 +10,9 @@ parity fixture's ``make_checkpoint.py``), the same decoded frame (posetrack18 va
 the same person boxes (the ``--people`` highest-scored real detections of that frame from
 mmpose's test data), flip test on and ``--threads`` torch threads. mmpose runs in its own venv
 (``benchmarks/mmpose_side.py``), before and after this project's settings, so that a drift in
-machine speed shows up on both sides; its median is over both runs. Every timing is one
-untimed warm-up call and then ``--repeats`` calls.
+machine speed shows up on both sides; with ``--rounds R`` the settings run R times, each block
+followed by one more mmpose run. Every run is one untimed warm-up call and then ``--repeats``
+timed calls; each median is over all runs of that row.
 
 An ``--ours`` setting is ``default`` or options of ``load_pose_model`` joined by ``+``:
 ``channels_last``, ``max_batch_size=8``, ``fast_path``, ``channels_last+max_batch_size=8``.
@@ -24,7 +25,6 @@ This is a benchmark, not part of the install or CI; the venv recipe is the one o
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import statistics
@@ -103,7 +103,7 @@ def person_boxes(count: int) -> list[list[float]]:
 
 def parse_setting(text: str) -> dict:
     """``"channels_last+max_batch_size=8"`` -> ``{"channels_last": True, "max_batch_size": 8}``."""
-    accepted = [o for o in SPEED_OPTIONS if o in inspect.signature(load_pose_model).parameters]
+    accepted = SPEED_OPTIONS
     options = {}
     for part in text.split("+"):
         if part == "default":
@@ -111,7 +111,7 @@ def parse_setting(text: str) -> dict:
         key, _, value = part.partition("=")
         if key not in accepted:
             raise ValueError(f"--ours {text!r}: unknown option {key!r}; "
-                             f"load_pose_model here accepts {accepted}")
+                             f"the settings are {list(accepted)}")
         if key == "max_batch_size":
             options[key] = int(value)
         else:
@@ -130,14 +130,21 @@ def run_mmpose(python: Path, request: dict, folder: Path, tag: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def time_ours(setting: dict, checkpoint: Path, image: np.ndarray, boxes: list,
-              repeats: int) -> tuple[list[float], np.ndarray]:
-    """Per-call seconds of ``predict`` with ``setting``, and its (N, K, 3) x, y, score."""
-    model = load_pose_model(MODEL, checkpoint=checkpoint, device="cpu", flip_test=True,
-                            **setting)
-    seconds = timed_calls(lambda b: model.predict(image, b), boxes, torch.device("cpu"), repeats)
+def load_ours(setting: dict, checkpoint: Path):
+    """This project's estimator of ``MODEL`` on the CPU with the options of ``setting``."""
+    return load_pose_model(MODEL, checkpoint=checkpoint, device="cpu", flip_test=True,
+                           **setting)
+
+
+def time_ours(model, image: np.ndarray, boxes: list, repeats: int) -> list[float]:
+    """Per-call seconds of ``model.predict(image, boxes)`` (one untimed warm-up call)."""
+    return timed_calls(lambda b: model.predict(image, b), boxes, torch.device("cpu"), repeats)
+
+
+def keypoints_of(model, image: np.ndarray, boxes: list) -> np.ndarray:
+    """(N, K, 3) x, y, score of ``model.predict``."""
     poses = model.predict(image, boxes)
-    return seconds, np.concatenate([poses.keypoints, poses.keypoint_scores[..., None]], -1)
+    return np.concatenate([poses.keypoints, poses.keypoint_scores[..., None]], -1)
 
 
 def differences(reference: np.ndarray, keypoints: np.ndarray) -> tuple[float, float]:
@@ -158,9 +165,27 @@ def print_table(rows: list[tuple]) -> None:
               f"{cells[1]:>12}")
 
 
+def alternate(args: argparse.Namespace, request: dict, models: dict, image: np.ndarray,
+              folder: Path) -> tuple[list[dict], dict[str, list[float]]]:
+    """mmpose, all of ours, mmpose, ... (``--rounds`` blocks of ours, one more of mmpose);
+    (mmpose results per run, per-call seconds of each setting of ours)."""
+    mm_runs = [run_mmpose(args.mmpose_python, request, folder, "0")]
+    ours: dict[str, list[float]] = {text: [] for text in models}
+    for round_index in range(1, args.rounds + 1):
+        for text, model in models.items():
+            ours[text] += time_ours(model, image, request["boxes_xywh"], args.repeats)
+        mm_runs.append(run_mmpose(args.mmpose_python, request, folder, str(round_index)))
+    return mm_runs, ours
+
+
+def spread(seconds: list[float]) -> str:
+    """``"min-max s"`` of per-call seconds."""
+    return f"{min(seconds):.2f}-{max(seconds):.2f} s"
+
+
 def benchmark(args: argparse.Namespace, folder: Path) -> int:
-    """Make the inputs, time mmpose / ours / mmpose, print the table."""
-    settings = {text: parse_setting(text) for text in args.ours}
+    """Make the inputs, time mmpose and ours alternately, print the table."""
+    settings = {text: parse_setting(text) for text in args.ours}  # checked by main
     torch.set_num_threads(args.threads)
     checkpoint, entry = make_checkpoint(folder)
     image = cv2.imread(str(POSETRACK / FRAME))
@@ -170,23 +195,27 @@ def benchmark(args: argparse.Namespace, folder: Path) -> int:
                "image_npy": str(folder / "frame.npy"), "boxes_xywh": boxes,
                "repeats": args.repeats, "threads": args.threads}
     print(f"{MODEL} synthetic checkpoint, {FRAME} ({image.shape[1]}x{image.shape[0]}), "
-          f"{len(boxes)} people, flip test, {args.threads} torch threads, "
-          f"{args.repeats} repeats per run", flush=True)
-    first = run_mmpose(args.mmpose_python, request, folder, "before")
-    ours = {text: time_ours(s, checkpoint, image, boxes, args.repeats)
-            for text, s in settings.items()}
-    second = run_mmpose(args.mmpose_python, request, folder, "after")
-    mm_seconds = statistics.median(first["seconds"] + second["seconds"])
-    reference = np.asarray(first["keypoints"], np.float64)
-    rows = [("mmpose", "0.29.0 inference_top_down", mm_seconds, 1.0, None, None)]
-    for text, (seconds, keypoints) in ours.items():
+          f"{len(boxes)} people, flip test, {args.threads} torch threads, {args.repeats} "
+          f"calls per run, {args.rounds} round(s)", flush=True)
+    models = {text: load_ours(s, checkpoint) for text, s in settings.items()}
+    mm_runs, ours = alternate(args, request, models, image, folder)
+    mm_seconds = [t for run in mm_runs for t in run["seconds"]]
+    mm_median = statistics.median(mm_seconds)
+    reference = np.asarray(mm_runs[0]["keypoints"], np.float64)
+    rows = [("mmpose", "0.29.0 inference_top_down", mm_median, 1.0, None, None)]
+    for text, seconds in ours.items():
         median = statistics.median(seconds)
-        rows.append(("ours", text, median, mm_seconds / median, *differences(reference, keypoints)))
+        diffs = differences(reference, keypoints_of(models[text], image, boxes))
+        rows.append(("ours", text, median, mm_median / median, *diffs))
     print_table(rows)
-    same = np.array_equal(reference, np.asarray(second["keypoints"], np.float64))
-    print(f"mmpose run medians: before {statistics.median(first['seconds']):.3f} s, after "
-          f"{statistics.median(second['seconds']):.3f} s; same keypoints in both runs: {same}; "
-          f"versions {first['versions']}; torch here {torch.__version__}, cv2 {cv2.__version__}")
+    same = all(np.array_equal(reference, np.asarray(run["keypoints"])) for run in mm_runs)
+    print(f"per-call range: mmpose {spread(mm_seconds)}; "
+          + "; ".join(f"{text} {spread(seconds)}" for text, seconds in ours.items()))
+    print("mmpose run medians: " + ", ".join(
+        f"{statistics.median(run['seconds']):.3f} s" for run in mm_runs)
+          + f"; same keypoints in every run: {same}")
+    print(f"mmpose side: {mm_runs[0]['versions']}; "
+          f"here: torch {torch.__version__}, cv2 {cv2.__version__}")
     return 0
 
 
@@ -200,8 +229,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="settings of this project's estimator, one table row each")
     parser.add_argument("--people", type=int, default=16, help="person boxes per call")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per run")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="blocks of ours, each followed by one more mmpose run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads, both sides")
     args = parser.parse_args(argv)
+    for name in ("people", "repeats", "rounds", "threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1")
+    try:
+        for text in args.ours:
+            parse_setting(text)
+    except ValueError as e:
+        parser.error(str(e))
     if args.build_venv:
         code = build_venv(args.build_venv)
         if code:
