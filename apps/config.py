@@ -151,7 +151,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
                  "min_box_score": fraction, "propagation_keypoint_threshold": fraction,
                  "min_propagated_pose_score": fraction, "max_propagated_frames": count,
                  "duplicate_oks_threshold": fraction, "max_people": count,
-                 "pose_every": positive_int},
+                 "pose_every": positive_int, "detect_window": positive_int},
     "smoothing": {"min_cutoff": at_least(0, inclusive=False), "beta": at_least(0),
                   "d_cutoff": at_least(0, inclusive=False),
                   "max_gap_s": at_least(0, inclusive=False)},

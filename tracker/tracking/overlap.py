@@ -3,8 +3,9 @@
 Three threads, each stage in order, with bounded queues between them::
 
     reader thread     source ──decode──> frame k                 (at most ``ahead`` frames)
-    prepare thread    frame k-1, k ──Pipeline.prepare──> flow F(k-1 -> k), detector boxes of k
-                                                                  (at most ``ahead`` frames)
+    prepare thread    frame k-1, k ──Pipeline.prepare_window──> flow F(k-1 -> k), boxes of k
+                                                 (at most ``ahead`` frames; ``detect_window``
+                                                  frames share one detector call)
     caller's thread   Pipeline(frame k, prepared k): pose network, association ──> result k
 
 Neither the flow nor the detector boxes depend on the tracks, so frame k+1's are computed
@@ -80,22 +81,44 @@ def read_ahead(frames: Iterable, ahead: int = DEFAULT_AHEAD) -> Iterator:
         reader.join()
 
 
+def windows(frames: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` items of ``frames`` (the last may be shorter)."""
+    window: list = []
+    for frame in frames:
+        window.append(frame)
+        if len(window) == size:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
 def run_sequential(pipeline: Pipeline,
                    frames: Iterable[Frame]) -> Iterator[tuple[Frame, FrameResult]]:
-    """(frame, result) of every frame, each stage in line in the caller's thread."""
-    for frame in frames:
-        yield frame, pipeline(frame)
+    """(frame, result) of every frame, each stage in line in the caller's thread (with a
+    ``detect_window`` > 1, that many frames are detected in one call before they are
+    tracked)."""
+    if pipeline.window == 1:
+        for frame in frames:
+            yield frame, pipeline(frame)
+        return
+    previous_image = None
+    for window in windows(frames, pipeline.window):
+        for frame, prepared in zip(window, pipeline.prepare_window(window, previous_image)):
+            yield frame, pipeline(frame, prepared)
+        previous_image = window[-1].image
 
 
 def run_overlapped(pipeline: Pipeline, frames: Iterable[Frame],
                    ahead: int = DEFAULT_AHEAD) -> Iterator[tuple[Frame, FrameResult]]:
     """(frame, result) of every frame, as ``run_sequential`` gives them, with decoding and
-    ``Pipeline.prepare`` (flow, detection) run ahead in their own threads (module doc).
+    ``Pipeline.prepare_window`` (flow, detection) run ahead in their own threads (module doc).
 
     Args:
         pipeline: a pipeline at the start of a video (``reset``).
         frames: the video's frames in order (a source; read by a background thread).
-        ahead: frames decoded ahead, and frames prepared ahead (each at most).
+        ahead: frames decoded ahead, and frames prepared ahead (each at most, plus one
+            ``detect_window``).
     """
     if ahead < 1:
         raise ValueError(f"ahead must be >= 1, got {ahead}")
@@ -103,26 +126,27 @@ def run_overlapped(pipeline: Pipeline, frames: Iterable[Frame],
     pending: collections.deque = collections.deque()
     previous_image: Optional[object] = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posetrack-prepare") as pool:
-        def submit(frame: Frame) -> None:
+        def submit(window: list) -> None:
             nonlocal previous_image
-            pending.append((frame, pool.submit(pipeline.prepare, frame, previous_image)))
-            previous_image = frame.image
+            future = pool.submit(pipeline.prepare_window, window, previous_image)
+            pending.extend((frame, future, index) for index, frame in enumerate(window))
+            previous_image = window[-1].image
 
         try:
-            for frame in decoded:
-                submit(frame)
-                if len(pending) > ahead:
+            for window in windows(decoded, pipeline.window):
+                submit(window)
+                while len(pending) > ahead:
                     yield _track(pipeline, *pending.popleft())
             while pending:
                 yield _track(pipeline, *pending.popleft())
         finally:
-            for _, future in pending:
+            for _, future, _ in pending:
                 future.cancel()
             decoded.close()
 
 
-def _track(pipeline: Pipeline, frame: Frame, prepared) -> tuple[Frame, FrameResult]:
-    return frame, pipeline(frame, prepared.result())
+def _track(pipeline: Pipeline, frame: Frame, prepared, index: int) -> tuple[Frame, FrameResult]:
+    return frame, pipeline(frame, prepared.result()[index])
 
 
 def run_frames(pipeline: Pipeline, frames: Iterable[Frame], *, overlap: bool = True,

@@ -88,6 +88,11 @@ class Pipeline:
             counts the frames that run the pose network.
         smoother: optional ``(track_ids, keypoints, timestamp_s) -> keypoints`` applied to
             the output (``KeypointSmoother``); tracking always uses the raw keypoints.
+        detect_window: frames detected in one ``detector.detect_batch`` call by
+            ``prepare_window`` (the runners of ``tracker.tracking.overlap``), where every
+            frame is detected; > 1 needs a detector with ``detect_batch`` (the mmdet ones:
+            Cascade R-CNN, YOLOv3), which fills a GPU better at the cost of that many frames
+            of latency. 1 = one frame per call.
     """
 
     def __init__(self, *, detector: Callable[[Frame], Detections], estimator,
@@ -96,7 +101,13 @@ class Pipeline:
                  propagation_keypoint_threshold: float = 0.2,
                  min_propagated_pose_score: float = 0.3, max_propagated_frames: int = 30,
                  duplicate_oks_threshold: float = 0.7, max_people: int = 0,
-                 pose_every: int = 1, smoother: Optional[Callable] = None) -> None:
+                 pose_every: int = 1, smoother: Optional[Callable] = None,
+                 detect_window: int = 1) -> None:
+        if detect_window < 1:
+            raise ValueError(f"detect_window must be >= 1, got {detect_window}")
+        if detect_window > 1 and not callable(getattr(detector, "detect_batch", None)):
+            raise ValueError("detect_window > 1 needs a detector with detect_batch(frames) "
+                             "(the mmdet detectors: Cascade R-CNN, YOLOv3); use detect_window 1")
         if detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")
         if not 0.0 <= nms_threshold <= 1.0:
@@ -130,6 +141,7 @@ class Pipeline:
         self.max_people = max_people
         self.pose_every = pose_every
         self.smoother = smoother
+        self.detect_window = detect_window
         self.stage_seconds = dict.fromkeys(STAGES, 0.0)
         self._seconds_lock = threading.Lock()     # prepare may run in another thread
         self.reset()
@@ -157,20 +169,37 @@ class Pipeline:
         """Every frame runs the detector (``detect_every`` and ``pose_every`` 1)."""
         return self.detect_every == 1 and self.pose_every == 1
 
+    @property
+    def window(self) -> int:
+        """Frames ``prepare_window`` takes at once: ``detect_window`` where every frame is
+        detected, else 1."""
+        return self.detect_window if self.detects_every_frame else 1
+
     def prepare(self, frame: Frame, previous_image: Optional[np.ndarray]) -> Prepared:
         """The flow from ``previous_image`` (the image of the frame before ``frame``, None
         for the first) and, where every frame is detected, the detector's boxes. Uses no
         track state, so it can run ahead of ``__call__`` in another thread."""
-        flow = None
-        if self.flow is not None and previous_image is not None and \
-                previous_image.shape == frame.image.shape:
-            with self._timed("flow"):
-                flow = self.flow(previous_image, frame.image)
-        detections = None
+        return self.prepare_window([frame], previous_image)[0]
+
+    def prepare_window(self, frames: list[Frame],
+                       previous_image: Optional[np.ndarray]) -> list[Prepared]:
+        """``prepare`` of consecutive ``frames`` (``previous_image`` is the image before the
+        first), their detections in one ``detect_batch`` call when there are several."""
+        flows = []
+        for frame in frames:
+            flow = None
+            if self.flow is not None and previous_image is not None and \
+                    previous_image.shape == frame.image.shape:
+                with self._timed("flow"):
+                    flow = self.flow(previous_image, frame.image)
+            flows.append(flow)
+            previous_image = frame.image
+        detections: list[Optional[Detections]] = [None] * len(frames)
         if self.detects_every_frame:
             with self._timed("detect"):
-                detections = self.detector(frame)
-        return Prepared(flow=flow, detections=detections)
+                detections = self.detector.detect_batch(frames) if len(frames) > 1 else \
+                    [self.detector(frames[0])]
+        return [Prepared(flow=flow, detections=found) for flow, found in zip(flows, detections)]
 
     def __call__(self, frame: Frame, prepared: Optional[Prepared] = None) -> FrameResult:
         """Tracked poses of ``frame``; frames must come in order (call ``reset`` between videos).

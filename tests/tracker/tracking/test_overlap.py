@@ -111,6 +111,44 @@ def test_overlapped_results_equal_sequential_ones(tracker_class, options, ahead)
     assert (caller not in pipeline.detector.threads) == pipeline.detects_every_frame
 
 
+class _BatchDetector(_ImageDetector):
+    """``_ImageDetector`` with ``detect_batch``; records the batch sizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def detect_batch(self, frames):
+        self.batches.append(len(frames))
+        return [self(frame) for frame in frames]
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_detect_window_batches_frames_and_changes_no_result(overlap):
+    frames = [_scene_frame(i) for i in range(11)]
+    expected = list(run_sequential(_pipeline(RobustPoseTracker), frames))
+    pipeline = Pipeline(detector=_BatchDetector(), estimator=_WalkingEstimator(),
+                        tracker=RobustPoseTracker(oks_sigmas=SIGMAS), flow=_ImageFlow(),
+                        detect_window=4)
+    _same(expected, list(run_frames(pipeline, iter(frames), overlap=overlap, ahead=2)))
+    assert pipeline.detector.batches == [4, 4, 3]      # 11 frames: the last call gets 3
+    assert pipeline.window == 4
+
+
+def test_a_detect_window_needs_detect_batch_and_is_1_without_every_frame_detected():
+    with pytest.raises(ValueError, match="detect_batch"):
+        _pipeline(detect_window=2)
+    with pytest.raises(ValueError, match="detect_window must be >= 1"):
+        Pipeline(detector=_BatchDetector(), estimator=_WalkingEstimator(),
+                 tracker=PoseTracker(oks_sigmas=SIGMAS), flow=_ImageFlow(), detect_window=0)
+    pipeline = Pipeline(detector=_BatchDetector(), estimator=_WalkingEstimator(),
+                        tracker=PoseTracker(oks_sigmas=SIGMAS), flow=_ImageFlow(),
+                        detect_window=4, detect_every=2)
+    assert pipeline.window == 1
+    list(run_frames(pipeline, [_scene_frame(i) for i in range(6)]))
+    assert pipeline.detector.batches == []
+
+
 def test_run_frames_chooses_the_path():
     frames = [_scene_frame(i) for i in range(6)]
     _same(list(run_frames(_pipeline(), frames, overlap=False)),
