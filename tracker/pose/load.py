@@ -13,6 +13,10 @@ from tracker.pose.net import PoseResNet
 from tracker.pose.zoo import PoseModelSpec, get_pose_model_spec
 from tracker.weights import resolve_weights
 
+#: Crops per network call on the CPU: 8 measured faster than 32 for res50 256x192 on 2 cores
+#: (16 people, flip test: ``python -m benchmarks.bench_vs_mmpose``).
+CPU_MAX_BATCH = 8
+
 
 def build_network(spec: PoseModelSpec) -> PoseResNet:
     """An untrained ``PoseResNet`` with the architecture of a torch zoo entry."""
@@ -31,7 +35,7 @@ def torch_heatmap_net(module: PoseResNet, device: torch.device, *, channels_last
 
 def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
                     device: str | torch.device = "cpu", *, flip_test: bool = True,
-                    channels_last: bool = False, max_batch_size: int = DEFAULT_MAX_BATCH,
+                    channels_last: bool = True, max_batch_size: Optional[int] = None,
                     onnx_threads: int = 0, onnx_runs: int = 0,
                     fast_path: Optional[bool] = None, progress: bool = True) -> TopDownPoseEstimator:
     """Build a pose model and load its weights.
@@ -43,8 +47,11 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
             zoo download.
         device: "cpu", "cuda", "cuda:N" or "auto".
         flip_test: default flip test of ``predict`` (the seed's configs use it).
-        channels_last: run a torch network in channels-last memory format.
-        max_batch_size: crops per network call.
+        channels_last: run a torch network in channels-last memory format (numerically the
+            same network up to float rounding: keypoints equal mmpose's, scores within 2e-6;
+            faster on this CPU, see ``benchmarks/bench_vs_mmpose.py``).
+        max_batch_size: crops per network call; None: ``CPU_MAX_BATCH`` (8) on the CPU,
+            where it measured faster than 32, ``DEFAULT_MAX_BATCH`` (32) on CUDA.
         onnx_threads: ONNX models: onnxruntime intra-op threads (0: one per core, shared
             among ``onnx_runs``).
         onnx_runs: ONNX models with a fixed batch on the CPU: calls run at once (0: one per
@@ -63,6 +70,8 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
     torch_device = resolve_device(device)
     path = resolve_weights(spec.weights, checkpoint, progress=progress)
     fast = torch_device.type == "cuda" if fast_path is None else bool(fast_path)
+    if max_batch_size is None:
+        max_batch_size = CPU_MAX_BATCH if torch_device.type == "cpu" else DEFAULT_MAX_BATCH
     if spec.backend == "onnx":
         network = OnnxHeatmapNet(path, spec.onnx_input, spec.onnx_output, torch_device,
                                  threads=onnx_threads, runs=onnx_runs)
