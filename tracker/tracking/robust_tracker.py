@@ -20,7 +20,8 @@ addition over the paper is one constructor argument:
    the tracks still free, only; the remaining confident poses are matched to tentative
    tracks, and the rest of them start tentative tracks if their pose is clear (mean
    keypoint score at least ``min_start_confidence``: not a box on nobody). Low-confidence
-   poses never start a track (id -1: not written).
+   poses never start a track (id -1: not written), and a pose that is not clear never
+   takes a lost track's id.
 4. Appearance: torso and legs colour histograms (``tracker.tracking.appearance``), or a ReID
    ONNX model's embedding, kept per track (a running mean); the similarity of a pose to a
    *lost* track is ``(1 - appearance_weight) * OKS + appearance_weight * appearance``, so a
@@ -76,9 +77,11 @@ class RobustPoseTracker:
         max_speed: largest velocity, in body sizes (sqrt of the box area) per second: a
             wrong match cannot throw a lost track across the frame.
         min_start_confidence: ``pose_confidence`` (mean of the keypoint scores above
-            ``keypoint_score_threshold``) a pose needs to start a track; poses on boxes where
-            nobody is (false positives, ghosts) score low and would otherwise become tracks
-            that later take a real person's pose.
+            ``keypoint_score_threshold``) a pose needs to start a track or to take a *lost*
+            track's id; poses on boxes where nobody is (false positives, ghosts) score low
+            and would otherwise become tracks, or carry a hidden person's id away so that
+            they come back as a new one. (A visible track may continue on a weaker pose:
+            partial occlusion.)
     """
 
     def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 2,
@@ -227,6 +230,11 @@ class RobustPoseTracker:
         oks = oks_matrix(np.stack([t.predicted for t in self._tracks]), poses.keypoints, areas,
                          pose_areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
                          poses.keypoint_scores, self.keypoint_score_threshold)
+        lost_rows = np.array([t.frames_unseen > 0 for t in self._tracks])
+        if lost_rows.any():   # a pose on nobody (a false box) never revives a lost track
+            clear = pose_confidence(poses.keypoint_scores,
+                                    self.keypoint_score_threshold) >= self.min_start_confidence
+            oks = np.where(lost_rows[:, None] & ~clear[None, :], 0.0, oks)
         if descriptors is None:
             return oks
         lost = np.array([t.frames_unseen > 0 and t.appearance is not None for t in self._tracks])

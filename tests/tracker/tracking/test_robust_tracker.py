@@ -264,3 +264,20 @@ def test_appearance_gives_a_returning_person_their_own_id(colour, expected):
     image = _blocks([(130, 120, colour)])
     ids = tracker.update(frame_poses(person(130, 120)), frame=frame_at(16, image=image))
     assert ids.tolist() == [expected]
+
+
+def _weak(x, y, score=0.25):
+    """A pose on nobody: a false box near (x, y), its keypoints all weak."""
+    poses = frame_poses(person(x, y))
+    return Poses(keypoints=poses.keypoints, keypoint_scores=np.full((1, 17), score, np.float32),
+                 boxes_xyxy=poses.boxes_xyxy, box_scores=np.array([0.9], np.float32))
+
+
+@pytest.mark.parametrize("min_start_confidence, revived", [(0.3, False), (0.0, True)])
+def test_a_pose_on_nobody_does_not_take_a_lost_persons_id(min_start_confidence, revived):
+    tracker = make(min_start_confidence=min_start_confidence)
+    run(tracker, [[person(100, 120)]] * 5 + [[]] * 2)      # id 0, then hidden (lost)
+    hidden = [tracker.update(_weak(104, 118), frame=frame_at(7 + i)).tolist() for i in range(5)]
+    back = tracker.update(frame_poses(person(100, 120)), frame=frame_at(12)).tolist()
+    assert hidden == ([[0]] * 5 if revived else [[-1]] * 5)
+    assert back == [0]
