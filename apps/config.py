@@ -363,7 +363,7 @@ def build_stages(config: dict, *, progress: bool = True, estimator=None) -> RunS
     if estimator is None:
         estimator = load_pose_model(device=device, progress=progress, **config["pose"])
     flow = DenseFlow(**config["flow"]) if config.get("flow") is not None else None
-    tracker = _tracker(config, _oks_sigmas(config, estimator))
+    tracker = build_tracker(config, _oks_sigmas(config, estimator))
     smoother = (KeypointSmoother(**config["smoothing"]) if config.get("smoothing") is not None
                 else None)
     pipeline = Pipeline(detector=detector, estimator=estimator, tracker=tracker, flow=flow,
@@ -371,7 +371,7 @@ def build_stages(config: dict, *, progress: bool = True, estimator=None) -> RunS
     return RunStages(pipeline=pipeline, estimator=estimator, writer_options=dict(config["output"]))
 
 
-def _tracker(config: dict, oks_sigmas):
+def build_tracker(config: dict, oks_sigmas):
     """The paper's ``PoseTracker`` (section ``tracker``), or ``RobustPoseTracker`` when the
     ``robust_tracker`` section is a mapping (``reid_model``: a path -> ``ReidModel``)."""
     from tracker.tracking.pose_tracker import PoseTracker

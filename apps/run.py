@@ -30,12 +30,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from tqdm import tqdm
 
 from apps import cli
 from apps.config import PRESETS, build_stages, flag_overrides, load_run_config
+from apps.batch import check_batch_outputs, is_batch
+from apps.batch_inputs import InputError, expand_inputs
 from apps.weights import DETECTOR_FLAG, needed_weights
 from detectors.precomputed import CocoDetectionsFile
 from tracker.errors import ConfigError, OutputError
@@ -78,8 +82,12 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog=PROG, description="Track human poses through a video "
         "(Simple Baselines: detector + flow propagation + top-down pose + flow-OKS tracking).")
-    parser.add_argument("source", help="video file, folder of frames, camera index or URL")
-    parser.add_argument("--out", required=True, type=Path, help="output JSON file")
+    parser.add_argument("source", nargs="+", help="video file, folder of frames, camera index "
+                        "or URL; several of them, a folder of videos or of frame folders, a "
+                        "glob or a .txt list of paths/URLs run as a batch (--out DIR)")
+    parser.add_argument("--out", required=True, type=Path, help="output JSON file; for a "
+                        "batch, the folder that gets one <name>.json per input and "
+                        "summary.json")
     parser.add_argument("--preset", choices=sorted(PRESETS),
                         help="accurate (Cascade R-CNN X-101 + ResNet-50 PoseTrack18, flip "
                         "test, GPU) or fast (RTMDet-nano + ResNet-50, for a CPU); default: "
@@ -120,10 +128,28 @@ def parse_args(argv):
     parser.add_argument("--no-overlap", action="store_true", help="run the stages one after "
                         "another in one thread (default: decoding, flow and detection run "
                         "ahead in their own threads; same output)")
+    parser.add_argument("--workers", type=int_at_least(1), default=1, help="batch: videos "
+                        "run at once, each process with its own models (default 1)")
+    parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS", help="batch: one Ray "
+                        "task per video on the cluster at ADDRESS (default: a local Ray); "
+                        "needs pip install -e '.[ray]'")
+    parser.add_argument("--ray-gpus", type=float, default=None, metavar="N", help="--ray: GPUs "
+                        "per video (default 1 when the driver sees CUDA, else 0)")
+    parser.add_argument("--ray-cpus", type=float, default=1.0, metavar="N",
+                        help="--ray: CPUs per video (default 1)")
+    parser.add_argument("--overwrite", action="store_true", help="batch: run inputs whose "
+                        "output exists too (default: skip them, so a batch resumes)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     cli.add_verbose_flag(parser)
     args = parser.parse_args(argv)
-    check_outputs(parser, args)
+    try:
+        args.inputs = expand_inputs(args.source)
+    except InputError as error:
+        parser.error(f"SOURCE: {error}")
+    if is_batch(args):
+        check_batch_outputs(parser, args)
+    else:
+        check_outputs(parser, args)
     return args
 
 
@@ -131,7 +157,7 @@ def check_outputs(parser, args) -> None:
     """Exit 2 before any work for an output that is an input, the other output or a folder."""
     cli.check_output_paths(
         parser, {"--out": args.out, "--render": args.render},
-        {"SOURCE": args.source, "--config": args.config,
+        {"SOURCE": args.source[0], "--config": args.config,
          "--detector-checkpoint": args.detector_checkpoint,
          "--pose-checkpoint": args.pose_checkpoint})
 
@@ -161,7 +187,9 @@ def overrides_from(args) -> dict:
         min_keypoint_score=args.min_keypoint_score)
 
 
-def run(args) -> int:
+def configure(args) -> tuple[dict, str]:
+    """(the run's config with every checkpoint resolved to a local file, the setup line),
+    printing the setup line first."""
     import torch     # imported here: --help and argparse errors do not need torch
 
     preset, why = choose_preset(args.preset, torch.cuda.is_available())
@@ -170,45 +198,97 @@ def run(args) -> int:
     setup = (f"preset {preset} ({why}): {config['detector']['name']} + "
              f"{config['pose']['name']}, device {device}")
     print(f"{PROG}: {setup}", file=sys.stderr)
-    config = with_resolved_checkpoints(config, progress=not args.quiet)
-    source = open_source(args.source, start=args.start, stride=args.stride,
+    return with_resolved_checkpoints(config, progress=not args.quiet), setup
+
+
+class StagesOnce:
+    """The models of a run, built on first use and reused for every video after (the
+    pipeline is reset at the start of each)."""
+
+    def __init__(self, config: dict, progress: bool) -> None:
+        self.config, self.progress, self._stages = config, progress, None
+
+    def __call__(self):
+        if self._stages is None:
+            self._stages = build_stages(self.config, progress=self.progress)
+        self._stages.pipeline.reset()
+        return self._stages
+
+
+@dataclass
+class VideoOutcome:
+    """What ``track_one`` did: the stop that cut it short (None: finished), the JSON written,
+    and the writer's counts."""
+
+    stop: Optional[BaseException]
+    path: Path
+    writer: TrackWriter
+    seconds: float
+
+    @property
+    def fps(self) -> float:
+        return self.writer.num_frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def track_one(args, source_text: str, out: Path, render: Optional[Path], stages_for,
+              *, sequence_name: Optional[str] = None, bar: bool = True) -> VideoOutcome:
+    """Track one source into ``out`` (and ``render``): the outputs are complete files or
+    absent (an earlier file is kept) when this returns or raises.
+
+    Args:
+        stages_for: ``() -> RunStages`` at the start of a video (``StagesOnce``).
+        bar: show the per-frame progress bar (unless ``--quiet``).
+    """
+    source = open_source(source_text, start=args.start, stride=args.stride,
                          max_frames=args.max_frames)
     with source:
         if source.num_frames == 0:
             raise SourceError(no_frames_message(source, args.start))
-        for path, flag in ((args.out, "--out"), (args.render, "--render")):
+        for path, flag in ((out, "--out"), (render, "--render")):
             if path is not None:
                 make_parent_folder(path, flag)
-        stages = build_stages(config, progress=not args.quiet)
+        stages = stages_for()
         names = stages.estimator.keypoint_set.names
-        writer = TrackWriter(args.out, keypoint_names=names,
-                             sequence_name=args.sequence_name or sequence_name_for(args.source),
+        writer = TrackWriter(out, keypoint_names=names,
+                             sequence_name=sequence_name or sequence_name_for(source_text),
                              **stages.writer_options)
-        renderer = _Renderer(args.render, source.fps, names) if args.render else None
-        stop, elapsed = _track(args, source, stages, writer, renderer)
+        renderer = _Renderer(render, source.fps, names) if render else None
+        stop, elapsed = _track(args, source_text, source, stages, writer, renderer,
+                               bar=bar and not args.quiet)
         if writer.num_frames == 0 and stop is None:
             writer.abort()
             raise SourceError(no_frames_message(source, args.start))
     with cli.stops_deferred():      # a stop now waits until both files are in place
         path = _finish(writer, renderer)
     if writer.max_track_id > 999 and writer.format == "posetrack18":
-        print(f"warning: track ids go up to {writer.max_track_id}; the PoseTrack18 format "
-              "expects 0-999", file=sys.stderr)
-    if stop is not None:
-        print(f"{cli.stop_description(stop)}: wrote the {writer.num_frames} frames finished so "
-              f"far to {path}", file=sys.stderr)
-        return cli.stop_exit_code(stop)
-    fps = writer.num_frames / elapsed if elapsed > 0 else 0.0
-    print(summary(writer, path, fps, setup), file=sys.stderr)
+        print(f"warning: {source_text}: track ids go up to {writer.max_track_id}; the "
+              "PoseTrack18 format expects 0-999", file=sys.stderr)
+    return VideoOutcome(stop=stop, path=path, writer=writer, seconds=elapsed)
+
+
+def run(args) -> int:
+    if is_batch(args):
+        from apps.batch import run_batch
+        return run_batch(args)
+    config, setup = configure(args)
+    outcome = track_one(args, args.source[0], args.out, args.render,
+                        StagesOnce(config, progress=not args.quiet),
+                        sequence_name=args.sequence_name)
+    writer = outcome.writer
+    if outcome.stop is not None:
+        print(f"{cli.stop_description(outcome.stop)}: wrote the {writer.num_frames} frames "
+              f"finished so far to {outcome.path}", file=sys.stderr)
+        return cli.stop_exit_code(outcome.stop)
+    print(summary(writer, outcome.path, outcome.fps, setup), file=sys.stderr)
     return 0
 
 
-def _track(args, source, stages, writer, renderer) -> tuple:
+def _track(args, source_text, source, stages, writer, renderer, *, bar: bool) -> tuple:
     """Every frame through the pipeline into the writers: (the ``KeyboardInterrupt`` that
     stopped it or None, seconds). Any other exception drops both outputs."""
     started = time.perf_counter()
-    bar = tqdm(total=source.num_frames, unit="frame", disable=args.quiet,
-               desc=Path(str(args.source)).name or str(args.source))
+    bar = tqdm(total=source.num_frames, unit="frame", disable=not bar,
+               desc=Path(source_text).name or source_text)
     frames = []     # (index, name) of every frame, for a detections file's coverage check
     results = run_frames(stages.pipeline, source, overlap=not args.no_overlap)
     try:

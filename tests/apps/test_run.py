@@ -134,9 +134,9 @@ def _fails(args, capsys, *needles):
 def test_bad_sources(tmp_path, capsys):
     out = str(tmp_path / "t.json")
     _fails([str(tmp_path / "missing.mp4"), "--out", out, *_models()], capsys, "missing.mp4")
-    text = tmp_path / "notes.txt"
+    text = tmp_path / "notes.dat"     # (a .txt is a list of inputs: tests/apps/test_batch.py)
     text.write_text("not a video\n" * 50)
-    _fails([str(text), "--out", out, *_models()], capsys, "notes.txt is not a video")
+    _fails([str(text), "--out", out, *_models()], capsys, "notes.dat is not a video")
     _fails(["99", "--out", out, *_models()], capsys, "camera 99")
     assert not (tmp_path / "t.json").exists()
 

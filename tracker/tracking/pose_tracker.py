@@ -160,7 +160,7 @@ class PoseTracker:
         return matrix
 
     def update(self, poses: Poses, propagated: Optional[np.ndarray] = None,
-               frame=None) -> np.ndarray:
+               frame=None, timestamp_s: Optional[float] = None) -> np.ndarray:
         """Track ids (N,) int64 for the poses of the current frame.
 
         Args:
@@ -168,8 +168,8 @@ class PoseTracker:
             propagated: (N,) bool, pose i was estimated in a box propagated by flow (not
                 found by the detector); counts ``frames_propagated``. None leaves the counts
                 as they are (a frame where every pose is only moved by the flow).
-            frame: the ``Frame`` (unused here: the paper's tracker needs neither time nor
-                image; ``RobustPoseTracker`` uses both).
+            frame, timestamp_s: the ``Frame`` or the frame's time (unused here: the paper's
+                tracker needs neither time nor image; ``RobustPoseTracker`` uses both).
         """
         # 1. similarity of every live track to every current pose
         similarity = self._similarity(poses)

@@ -162,7 +162,7 @@ class RobustPoseTracker:
             frames_propagated=np.array([t.frames_propagated for t in recent], np.int64))
 
     def update(self, poses: Poses, propagated: Optional[np.ndarray] = None,
-               frame: Optional[Frame] = None) -> np.ndarray:
+               frame: Optional[Frame] = None, timestamp_s: Optional[float] = None) -> np.ndarray:
         """Track ids (N,) int64 for the poses of the current frame; -1 for poses not written
         (tentative tracks, low-confidence poses of no track, merged duplicates).
 
@@ -171,9 +171,15 @@ class RobustPoseTracker:
             propagated: (N,) bool, pose i came from a box propagated by flow (see
                 ``PoseTracker.update``); None leaves the counts as they are.
             frame: the frame (its time for ``max_lost_s``, its image for appearance); None:
-                frames are ``1 / ASSUMED_FPS`` apart and appearance is not used.
+                no appearance, and the time is ``timestamp_s`` or, without it, frames are
+                ``1 / ASSUMED_FPS`` apart.
+            timestamp_s: the frame's time in seconds when no ``frame`` is given (poses read
+                from a file, no video).
         """
-        now_s = frame.timestamp_s if frame is not None else self._frames_seen / ASSUMED_FPS
+        if frame is not None:
+            now_s = frame.timestamp_s
+        else:
+            now_s = timestamp_s if timestamp_s is not None else self._frames_seen / ASSUMED_FPS
         self._predict(now_s)                                     # 2, 6. motion
         self._areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)   # (N,) px^2
         descriptors = self._descriptors(poses, frame)            # 4. appearance
