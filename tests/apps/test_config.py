@@ -229,7 +229,7 @@ def test_default_robust_tracker_section_lists_the_constructor_defaults():
 
 
 def test_tracker_flag_chooses_the_robust_tracker_section(tmp_path):
-    from apps.config import _tracker
+    from apps.config import build_tracker as _tracker
     from tracker.tracking.pose_tracker import PoseTracker
     from tracker.tracking.robust_tracker import RobustPoseTracker
     sigmas = [0.05] * 17

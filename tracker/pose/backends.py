@@ -131,6 +131,9 @@ class OnnxHeatmapNet:
         if self.output_name not in outputs:
             raise CheckpointError(f"{path} has no output {self.output_name!r}; "
                                   f"its outputs are {sorted(outputs)}")
+        #: a float16 export (posetrack-export --fp16) is fed float16
+        self.input_dtype = np.float16 if inputs[self.input_name].type == "tensor(float16)" \
+            else np.float32
         batch_dim = inputs[self.input_name].shape[0]
         self.fixed_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
         cores = os.cpu_count() or 1
@@ -159,4 +162,5 @@ class OnnxHeatmapNet:
         if self.fixed_batch and valid < self.fixed_batch:
             pad = np.zeros((self.fixed_batch - valid,) + chunk.shape[1:], np.float32)
             chunk = np.concatenate([chunk, pad])
-        return self.session.run([self.output_name], {self.input_name: chunk})[0][:valid]
+        feed = {self.input_name: chunk.astype(self.input_dtype, copy=False)}
+        return self.session.run([self.output_name], feed)[0][:valid]

@@ -42,7 +42,8 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
 
     Args:
         name: a model-zoo name (``configs/pose_models.yaml``) or a YAML file with the keys of
-            one zoo entry.
+            one zoo entry (its ``filename`` is looked for beside the YAML first, as
+            ``posetrack-export`` writes them).
         checkpoint: a local .pth (mmpose or plain state dict) or .onnx file overriding the
             zoo download.
         device: "cpu", "cuda", "cuda:N" or "auto".
@@ -67,6 +68,9 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
         >>> poses = model.predict(image_bgr, boxes_xywh)   # poses.keypoints: (N, 17, 2)
     """
     spec = get_pose_model_spec(name)
+    if checkpoint is None and spec.filename and Path(str(name)).suffix in (".yaml", ".yml"):
+        beside = Path(str(name)).parent / spec.filename
+        checkpoint = beside if beside.is_file() else None
     torch_device = resolve_device(device)
     path = resolve_weights(spec.weights, checkpoint, progress=progress)
     fast = torch_device.type == "cuda" if fast_path is None else bool(fast_path)
