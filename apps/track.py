@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from apps import cli
-from apps.config import flag_overrides, load_run_config
+from apps.config import build_tracker, flag_overrides, load_run_config
 
 PROG = "posetrack-track"
 
@@ -66,7 +66,6 @@ def run(args) -> int:
                                                          format=args.format))
     frames = read_pose_file(args.poses)
     keypoint_set = keypoint_sets()[frames.keypoint_set]
-    from apps.config import build_tracker
     tracker = build_tracker(config, keypoint_set.oks_sigmas)
     writer = TrackWriter(args.out, keypoint_names=keypoint_set.names,
                          sequence_name=frames.sequence_name or Path(args.poses).stem,

@@ -122,6 +122,7 @@ class RobustPoseTracker:
         self._warped = False
         self._last_time_s: Optional[float] = None
         self._areas = np.zeros(0)      # pose areas of the frame being updated
+        self._clear = np.zeros(0, bool)   # its poses clear enough to start or revive a track
         self._duplicate_frames: dict[tuple[int, int], int] = {}
 
     @property
@@ -182,6 +183,8 @@ class RobustPoseTracker:
             now_s = timestamp_s if timestamp_s is not None else self._frames_seen / ASSUMED_FPS
         self._predict(now_s)                                     # 2, 6. motion
         self._areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)   # (N,) px^2
+        self._clear = pose_confidence(poses.keypoint_scores,
+                                      self.keypoint_score_threshold) >= self.min_start_confidence
         descriptors = self._descriptors(poses, frame)            # 4. appearance
         rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
         track_ids = np.full(len(poses), -1, np.int64)
@@ -238,9 +241,7 @@ class RobustPoseTracker:
                          poses.keypoint_scores, self.keypoint_score_threshold)
         lost_rows = np.array([t.frames_unseen > 0 for t in self._tracks])
         if lost_rows.any():   # a pose on nobody (a false box) never revives a lost track
-            clear = pose_confidence(poses.keypoint_scores,
-                                    self.keypoint_score_threshold) >= self.min_start_confidence
-            oks = np.where(lost_rows[:, None] & ~clear[None, :], 0.0, oks)
+            oks = np.where(lost_rows[:, None] & ~self._clear[None, :], 0.0, oks)
         if descriptors is None:
             return oks
         lost = np.array([t.frames_unseen > 0 and t.appearance is not None for t in self._tracks])
@@ -346,10 +347,9 @@ class RobustPoseTracker:
         (OKS above ``merge_oks``) a pose that was."""
         new = []
         duplicates = self._duplicates_of(poses, sorted(used))
-        confidence = pose_confidence(poses.keypoint_scores, self.keypoint_score_threshold)
         for column in range(len(poses)):
             if column in used or poses.box_scores[column] < self.high_score or \
-                    duplicates[column] or confidence[column] < self.min_start_confidence:
+                    duplicates[column] or not self._clear[column]:
                 continue
             box = np.asarray(poses.boxes_xyxy[column], np.float64)
             track = TrackState(uid=self._next_uid, keypoints=np.asarray(poses.keypoints[column]),
