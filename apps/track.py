@@ -3,9 +3,12 @@
     posetrack-track poses.json --out tracks.json                   # poses only
     posetrack-track poses.json --out tracks.json --video clip.mp4  # + optical flow, appearance
     posetrack-track results_coco.json --out tracks.json --tracker paper --format coco
+    posetrack-track yolo_json/ --out tracks.json --video clip.mp4   # a JSON per frame
 
-POSES is a PoseTrack18 file (its track ids are ignored) or a COCO keypoint results file
-(``image_id`` = 0-based frame index), see ``tracker.io.pose_files``. The poses are tracked
+POSES is a PoseTrack18 file (its track ids are ignored), a COCO keypoint results file
+(``image_id`` = 0-based frame index), mmpose's predictions of a video, or a folder of
+per-frame JSON from mmpose (``pred_out_dir``) or Ultralytics (``Results.to_json()``), see
+``tracker.io.pose_files``. The poses are tracked
 as ``posetrack-run`` tracks them (the config's ``robust_tracker`` or, with ``--tracker
 paper``, ``tracker`` section; ``--config`` as in posetrack-run). With ``--video`` (the frames
 the poses were made on, in the same order) the optical flow between frames moves the tracks
@@ -35,7 +38,8 @@ PROG = "posetrack-track"
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
-    parser.add_argument("poses", type=Path, help="PoseTrack18 or COCO keypoint results JSON")
+    parser.add_argument("poses", type=Path, help="PoseTrack18, COCO keypoint results or "
+                        "mmpose video JSON, or a folder of per-frame mmpose/Ultralytics JSON")
     parser.add_argument("--out", type=Path, required=True, help="output JSON file")
     parser.add_argument("--video", help="the video or frame folder the poses were made on "
                         "(for optical flow and appearance)")

@@ -67,6 +67,38 @@ def test_coco_results_are_tracked_and_written_as_coco(tmp_path):
     assert len({entry["track_id"] for entry in written}) == 2
 
 
+def _per_frame_person(pose, tool):
+    x1, y1 = pose.min(axis=0) - 5
+    x2, y2 = pose.max(axis=0) + 5
+    if tool == "mmpose":
+        return {"keypoints": pose.tolist(), "keypoint_scores": [0.8] * 17,
+                "bbox": [[x1, y1, x2, y2]], "bbox_score": 0.9}
+    return {"name": "person", "class": 0, "confidence": 0.9,
+            "box": {"x1": x1, "y1": y1, "x2": x2, "y2": y2},
+            "keypoints": {"x": pose[:, 0].tolist(), "y": pose[:, 1].tolist(),
+                          "visible": [0.8] * 17}}
+
+
+@pytest.mark.parametrize("tool", ["mmpose", "ultralytics"])
+def test_a_folder_of_per_frame_json_gets_one_id_per_person(tmp_path, tool):
+    folder = tmp_path / "walk_poses"
+    folder.mkdir()
+    for i, people in enumerate(_walkers()):
+        (folder / f"{i}.json").write_text(json.dumps(
+            [_per_frame_person(pose, tool) for pose in people[::(-1) ** i]]))
+    out = tmp_path / "tracked.json"
+    assert track.main([str(folder), "--out", str(out), "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    assert [i["file_name"] for i in data["images"]][:3] == [
+        "walk_poses/0.jpg", "walk_poses/1.jpg", "walk_poses/2.jpg"]
+    ids_by_side = {}
+    for a in data["annotations"]:
+        ids_by_side.setdefault(a["keypoints"][3 * 5] < 160, set()).add(a["track_id"])
+    assert len(data["annotations"]) == 24
+    assert len(ids_by_side[True]) == len(ids_by_side[False]) == 1
+    assert ids_by_side[True] != ids_by_side[False]
+
+
 def test_a_bad_pose_file_is_one_error_line_and_writes_nothing(tmp_path, capsys):
     source = tmp_path / "bad.json"
     source.write_text(json.dumps([{"image_id": 0, "keypoints": [1, 2]}]))

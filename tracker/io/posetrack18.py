@@ -84,7 +84,11 @@ def read_posetrack18(path: str | os.PathLike, what: str = "PoseTrack18 file") ->
     ``what`` names the file in the error for a missing file ("annotation file", ...).
     """
     path = Path(path)
-    data = read_json(path, what)
+    return posetrack18_from_json(read_json(path, what), path)
+
+
+def posetrack18_from_json(data: object, path: Path) -> PoseTrack18File:
+    """``read_posetrack18`` of an already parsed document (``path`` names it in errors)."""
     if not isinstance(data, dict):
         raise FileFormatError(f"{path}: expected a PoseTrack18 mapping with 'images', "
                               f"'annotations' and 'categories', got {type(data).__name__}")
