@@ -27,7 +27,6 @@ from typing import Iterator, Optional
 
 from tqdm import tqdm
 
-from apps import cli
 from apps.batch_inputs import BatchInput, output_names
 from tracker.errors import ConfigError
 from tracker.files import write_json_atomically
@@ -198,7 +197,7 @@ def summary_table(rows: list[dict]) -> str:
         lines.append(f"{row['name'][:32]:32s} {row['status']:8s} {row['frames']:7d} "
                      f"{row['people_per_frame']:9.1f} {row['tracks']:6d} {row['fps']:8.1f}")
     done = [r for r in rows if r["status"] == "done"]
-    frames, seconds = sum(r["frames"] for r in done), sum(r["seconds"] for r in done)
+    frames = sum(r["frames"] for r in done)
     lines.append(f"{len(done)} done, {sum(r['status'] == 'skipped' for r in rows)} skipped, "
                  f"{sum(r['status'] == 'failed' for r in rows)} failed; {frames} frames")
     return "\n".join(lines)

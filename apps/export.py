@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import sys
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def export(args) -> float:
 
 def run(args) -> int:
     try:
-        import onnx  # noqa: F401  (torch.onnx.export needs it)
+        importlib.import_module("onnx")                 # torch.onnx.export needs it
     except ImportError as error:
         raise ConfigError("posetrack-export needs the onnx package: pip install -e "
                           "'.[export]' (or pip install onnx)") from error

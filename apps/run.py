@@ -43,9 +43,9 @@ from apps.batch_inputs import InputError, expand_inputs
 from apps.weights import DETECTOR_FLAG, needed_weights
 from detectors.precomputed import CocoDetectionsFile
 from tracker.errors import ConfigError, OutputError
-from tracker.files import check_output_folder
 from tracker.io.posetrack18 import TrackWriter, sequence_name_for
 from tracker.io.video import SourceError, open_source
+from tracker.io.video_writer import TrackVideoWriter
 from tracker.tracking.overlap import run_frames
 from tracker.weights import resolve_all
 
@@ -252,7 +252,7 @@ def track_one(args, source_text: str, out: Path, render: Optional[Path], stages_
         writer = TrackWriter(out, keypoint_names=names,
                              sequence_name=sequence_name or sequence_name_for(source_text),
                              **stages.writer_options)
-        renderer = _Renderer(render, source.fps, names) if render else None
+        renderer = TrackVideoWriter(render, source.fps, names) if render else None
         stop, elapsed = _track(args, source_text, source, stages, writer, renderer,
                                bar=bar and not args.quiet)
         if writer.num_frames == 0 and stop is None:
@@ -393,32 +393,6 @@ def summary(writer: TrackWriter, path: Path, fps: float, setup: str) -> str:
 def _median(values: list) -> float:
     middle = len(values) // 2
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
-class _Renderer:
-    """Draws each result and writes the video, opened at the first frame's size; frames of
-    another size (a folder of mixed images) are letterboxed into it."""
-
-    def __init__(self, path: Path, fps: float, keypoint_names) -> None:
-        self.path, self.fps, self.keypoint_names = check_output_folder(path), fps, keypoint_names
-        self._writer = None
-
-    def write(self, frame, result) -> None:
-        from tracker.io.render import draw_poses
-        from tracker.io.video_writer import VideoWriter, letterboxed
-        canvas = draw_poses(frame.image, result.poses, result.track_ids, self.keypoint_names)
-        if self._writer is None:
-            height, width = frame.image.shape[:2]
-            self._writer = VideoWriter(self.path, self.fps, (width, height))
-        self._writer.write(letterboxed(canvas, self._writer.frame_size_wh))
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.abort()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,13 +39,11 @@ def our_variants(robust_options: list[dict]) -> dict[str, OurVariant]:
 
 
 def robust_arguments() -> set[str]:
-    """The ``RobustPoseTracker`` constructor arguments ``--robust`` may set."""
-    import inspect
+    """The ``RobustPoseTracker`` constructor arguments ``--robust`` may set: the config's
+    ``robust_tracker`` keys (they map 1:1 onto them) but the ReID model file."""
+    from apps.config import SCHEMA
 
-    from tracker.tracking.robust_tracker import RobustPoseTracker
-
-    names = set(inspect.signature(RobustPoseTracker).parameters)
-    return names - {"oks_sigmas", "appearance_model"}
+    return set(SCHEMA["robust_tracker"]) - {"reid_model"}
 
 
 def parse_options(text: str) -> dict:

@@ -2,6 +2,9 @@
 
     with VideoWriter("out.mp4", fps=source.fps, frame_size_wh=(width, height)) as writer:
         writer.write(letterboxed(canvas, writer.frame_size_wh))
+
+``TrackVideoWriter`` draws each tracked frame (``tracker.io.render.draw_poses``) and writes it
+(``posetrack-run --render``).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import cv2
 import numpy as np
 
 from tracker.errors import OutputError
-from tracker.files import temporary_file_next_to
+from tracker.files import check_output_folder, temporary_file_next_to
 
 
 def letterboxed(image_bgr: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
@@ -164,3 +167,30 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+class TrackVideoWriter:
+    """Draws each ``FrameResult`` (poses and track ids) on its frame and writes the video,
+    opened at the first frame's size; frames of another size (a folder of mixed images) are
+    letterboxed into it. ``close()`` / ``abort()`` as ``VideoWriter``'s; no frame, no file."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, keypoint_names) -> None:
+        self.path, self.fps, self.keypoint_names = check_output_folder(path), fps, keypoint_names
+        self._writer = None
+
+    def write(self, frame, result) -> None:
+        """Draw ``result`` (a ``FrameResult``) on ``frame.image`` and write it."""
+        from tracker.io.render import draw_poses
+        canvas = draw_poses(frame.image, result.poses, result.track_ids, self.keypoint_names)
+        if self._writer is None:
+            height, width = frame.image.shape[:2]
+            self._writer = VideoWriter(self.path, self.fps, (width, height))
+        self._writer.write(letterboxed(canvas, self._writer.frame_size_wh))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
