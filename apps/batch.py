@@ -32,6 +32,8 @@ from tracker.errors import ConfigError
 from tracker.files import write_json_atomically
 
 SUMMARY_NAME = "summary.json"
+#: How many times a video whose worker died is run again (--workers and --ray).
+MAX_RETRIES = 2
 COLUMNS = ("name", "status", "frames", "people_per_frame", "tracks", "fps", "seconds")
 
 
@@ -125,21 +127,38 @@ def _worker_video(item: BatchInput) -> dict:
 
 
 def run_workers(args, items: list[BatchInput]) -> Iterator[dict]:
-    """``--workers N`` processes (spawned), each with its own models and 1/N of the cores."""
+    """``--workers N`` processes (spawned), each with its own models and 1/N of the cores.
+
+    A worker that dies (killed, out of memory) breaks the pool: the videos that had not
+    finished are run again in a new pool, up to ``MAX_RETRIES`` times, then reported failed.
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    workers = min(args.workers, len(items))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_start, initargs=(args, threads)) as pool:
-        futures = {pool.submit(_worker_video, item): item for item in items}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except BrokenProcessPool as error:
-                yield failed_row(args, futures[future], f"a worker process died: {error}")
+    pending, attempt = list(items), 0
+    while pending:
+        workers = min(args.workers, len(pending))
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        died = []
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_start, initargs=(args, threads)) as pool:
+            futures = {pool.submit(_worker_video, item): item for item in pending}
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except BrokenProcessPool as error:
+                    died.append((futures[future], error))
+        attempt += 1
+        if died and attempt > MAX_RETRIES:
+            for item, error in died:
+                yield failed_row(args, item, f"a worker process died {attempt} times: {error}")
+            return
+        if died:
+            print(f"warning: a worker process died; running {len(died)} unfinished video(s) "
+                  f"again (retry {attempt} of {MAX_RETRIES})", file=sys.stderr)
+        pending = [item for item, _ in died]
 
 
 def run_batch(args) -> int:

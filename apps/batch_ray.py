@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from apps.batch import failed_row, ray_missing_error, run_video
+from apps.batch import MAX_RETRIES, failed_row, ray_missing_error, run_video
 from apps.batch_inputs import BatchInput
 
 #: Restarts of a dead actor, and retries of the video it was running.
-MAX_RETRIES = 2
 
 
 class VideoWorker:

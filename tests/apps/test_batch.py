@@ -87,6 +87,33 @@ def test_a_folder_of_videos_with_two_workers_equals_each_video_alone(tmp_path, a
     assert _outputs(out) == alone
 
 
+def _kill_one_pool_worker(killed: list, deadline_s: float = 120.0) -> None:
+    """SIGKILL the first worker process of this test's --workers pool once it runs."""
+    import multiprocessing
+
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        children = [c for c in multiprocessing.active_children() if c.pid]
+        if children:
+            os.kill(children[0].pid, signal.SIGKILL)
+            killed.append(children[0].pid)
+            return
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_process_is_replaced_and_its_video_retried(tmp_path, alone, capsys):
+    killed = []
+    killer = threading.Thread(target=_kill_one_pool_worker, args=(killed,), daemon=True)
+    killer.start()
+    out = tmp_path / "tracks"
+    code = run.main([*_videos(), "--out", str(out), "--workers", "2", *_models()])
+    killer.join(timeout=1)
+    assert killed, "no worker process was seen to kill"
+    assert "a worker process died; running" in capsys.readouterr().err
+    assert code == 0
+    assert _outputs(out) == alone
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--out", "x.json"], "need an output folder"),
     (["--out", "d", "--render", "r.mp4"], "for a batch, give a folder"),
