@@ -112,14 +112,25 @@ def run_serial(args, items: list[BatchInput]) -> Iterator[dict]:
 _WORKER: dict = {}
 
 
-def _worker_start(args, threads: int) -> None:
+def worker_stages(args, threads: int):
+    """``StagesOnce`` for a worker given ``threads`` cores: torch's threads and, where the
+    config leaves them automatic (0: one per core), the detector's and pose model's
+    onnxruntime threads, so N workers do not each take every core."""
     import torch
 
     from apps.run import StagesOnce, configure
 
+    threads = max(1, threads)
     torch.set_num_threads(threads)
     config, _ = configure(args)
-    _WORKER["args"], _WORKER["stages"] = args, StagesOnce(config, progress=False)
+    for section in ("detector", "pose"):
+        if config[section].get("onnx_threads") == 0:
+            config[section] = {**config[section], "onnx_threads": threads}
+    return StagesOnce(config, progress=False)
+
+
+def _worker_start(args, threads: int) -> None:
+    _WORKER["args"], _WORKER["stages"] = args, worker_stages(args, threads)
 
 
 def _worker_video(item: BatchInput) -> dict:

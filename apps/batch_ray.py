@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from apps.batch import MAX_RETRIES, failed_row, ray_missing_error, run_video
+from apps.batch import (MAX_RETRIES, failed_row, ray_missing_error, run_video,
+                         worker_stages)
 from apps.batch_inputs import BatchInput
 
 #: Restarts of a dead actor, and retries of the video it was running.
@@ -22,14 +23,8 @@ class VideoWorker:
     """A Ray actor: the run's models, built on its first video."""
 
     def __init__(self, args, threads: int) -> None:
-        import torch
-
-        from apps.run import StagesOnce, configure
-
-        torch.set_num_threads(max(1, threads))
         self.args = args
-        config, _ = configure(args)
-        self.stages_for = StagesOnce(config, progress=False)
+        self.stages_for = worker_stages(args, threads)
 
     def pid(self) -> int:
         import os
