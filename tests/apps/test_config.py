@@ -245,9 +245,9 @@ def test_tracker_flag_chooses_the_robust_tracker_section(tmp_path):
     with pytest.raises(ConfigError, match="--tracker paper"):
         flag_overrides(tracker="robust", matcher="hungarian")
     config = tmp_path / "c.yaml"
-    config.write_text("robust_tracker: {min_hits: 3, max_lost_s: 1.5}\n")
+    config.write_text("robust_tracker: {min_hits: 4, max_lost_s: 1.5}\n")
     tuned = _tracker(load_run_config(config), sigmas)
-    assert (tuned.min_hits, tuned.max_lost_s) == (3, 1.5)
+    assert (tuned.min_hits, tuned.max_lost_s) == (4, 1.5)
     config.write_text("robust_tracker: {min_hit: 3}\n")
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['min_hit'\] in section "
                        "'robust_tracker'"):

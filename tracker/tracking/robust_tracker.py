@@ -84,7 +84,7 @@ class RobustPoseTracker:
             partial occlusion.)
     """
 
-    def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 2,
+    def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 3,
                  max_lost_s: float = 2.0, gate_growth: float = 1.0, high_score: float = 0.3,
                  appearance_weight: float = 0.3, appearance_model: Optional[Callable] = None,
                  merge_oks: float = 0.8, merge_frames: int = 3,
