@@ -16,8 +16,9 @@ addition over the paper is one constructor argument:
    flow. The OKS gate widens with time unseen (``gate_growth``: the pose area grows by that
    fraction per second unseen).
 3. Two-stage association (ByteTrack's insight, on poses): poses whose box score is at least
-   ``high_score`` are matched first to confirmed and lost tracks; then the other poses to
-   the tracks still free, only; the remaining confident poses are matched to tentative
+   ``high_score`` are matched first to confirmed tracks (with ``visible_first``, to the
+   tracks seen in the previous frame, then to the lost ones); then the other poses to the
+   tracks still free, only; the remaining confident poses are matched to tentative
    tracks, and the rest of them start tentative tracks if their pose is clear (mean
    keypoint score at least ``min_start_confidence``: not a box on nobody). Low-confidence
    poses never start a track (id -1: not written), and a pose that is not clear never
@@ -82,6 +83,11 @@ class RobustPoseTracker:
             and would otherwise become tracks, or carry a hidden person's id away so that
             they come back as a new one. (A visible track may continue on a weaker pose:
             partial occlusion.)
+        visible_first: match the confident poses to the tracks seen in the previous frame
+            before the lost ones (a recency cascade): a lost track, helped by the colour cue,
+            cannot take a pose a visible track explains. False: one joint matching; on the
+            occlusion simulator it gives fewer switches on the clean sequences (369 vs 385)
+            and with a dropout, but many more with an occluder sweeping across (521 vs 415).
     """
 
     def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 3,
@@ -90,7 +96,8 @@ class RobustPoseTracker:
                  merge_oks: float = 0.8, merge_frames: int = 3,
                  keypoint_score_threshold: float = 0.2, min_area: float = 32.0 ** 2,
                  velocity_smoothing: float = 0.5, max_speed: float = 4.0,
-                 min_start_confidence: float = 0.3) -> None:
+                 min_start_confidence: float = 0.3,
+                 visible_first: bool = True) -> None:
         if min_hits < 1:
             raise ValueError(f"min_hits must be >= 1, got {min_hits}")
         for name, value in (("max_lost_s", max_lost_s), ("gate_growth", gate_growth),
@@ -108,6 +115,7 @@ class RobustPoseTracker:
         self.min_similarity, self.min_hits = min_similarity, min_hits
         self.max_lost_s, self.gate_growth, self.high_score = max_lost_s, gate_growth, high_score
         self.appearance_weight, self.appearance_model = appearance_weight, appearance_model
+        self.visible_first = bool(visible_first)
         self.merge_oks, self.merge_frames = merge_oks, merge_frames
         self.keypoint_score_threshold, self.min_area = keypoint_score_threshold, float(min_area)
         self.velocity_smoothing, self.max_speed = velocity_smoothing, max_speed
@@ -256,15 +264,22 @@ class RobustPoseTracker:
         return np.where(lost[:, None] & near, blended, oks)
 
     def _associate(self, poses: Poses, descriptors, now_s: float):
-        """(rows, columns) of the matched (track, pose) pairs, over the three stages."""
+        """(rows, columns) of the matched (track, pose) pairs, over the stages (module
+        docstring, 3)."""
         similarity = self._similarity(poses, descriptors, now_s)
         confident = np.asarray(poses.box_scores) >= self.high_score
         established = np.array([t.confirmed for t in self._tracks], bool)
         rows, columns = [], []
         free_tracks = np.ones(len(self._tracks), bool)
         free_poses = np.ones(len(poses), bool)
-        for track_mask, pose_mask in ((established, confident), (established, ~confident),
-                                      (~established, confident)):
+        if self.visible_first:     # a lost track takes no pose a visible track explains
+            visible = established & np.array([t.frames_unseen == 0 for t in self._tracks], bool)
+            stages = ((visible, confident), (established & ~visible, confident),
+                      (established, ~confident), (~established, confident))
+        else:
+            stages = ((established, confident), (established, ~confident),
+                      (~established, confident))
+        for track_mask, pose_mask in stages:
             t_index = np.flatnonzero(track_mask & free_tracks)
             p_index = np.flatnonzero(pose_mask & free_poses)
             if len(t_index) == 0 or len(p_index) == 0:

@@ -281,3 +281,15 @@ def test_a_pose_on_nobody_does_not_take_a_lost_persons_id(min_start_confidence, 
     back = tracker.update(frame_poses(person(100, 120)), frame=frame_at(12)).tolist()
     assert hidden == ([[0]] * 5 if revived else [[-1]] * 5)
     assert back == [0]
+
+
+@pytest.mark.parametrize("visible_first, expected", [(True, [0]), (False, [1])])
+def test_a_visible_track_keeps_its_pose_before_a_lost_one_is_offered_it(visible_first,
+                                                                        expected):
+    # A (id 0) stands at x 100; B (id 1) at x 125 is hidden from frame 5. At frame 10 one pose
+    # at x 115: nearer B's last place, but A, seen the frame before, explains it too.
+    people = [[person(100, 100), person(125, 100)]] * 5 + [[person(100, 100)]] * 5
+    tracker = make(visible_first=visible_first, appearance_weight=0.0)
+    ids = run(tracker, people + [[person(115, 100)]])
+    assert ids[:5] == [[0, 1]] * 5 and ids[5:10] == [[0]] * 5
+    assert ids[10] == expected
