@@ -16,8 +16,6 @@ from apps.batch import (MAX_RETRIES, failed_row, ray_missing_error, run_video,
                          worker_stages)
 from apps.batch_inputs import BatchInput
 
-#: Restarts of a dead actor, and retries of the video it was running.
-
 
 class VideoWorker:
     """A Ray actor: the run's models, built on its first video."""

@@ -235,25 +235,24 @@ class RobustPoseTracker:
             return None
         return colour_descriptors(frame.image, poses.keypoints, poses.keypoint_scores)
 
-    def _similarity(self, poses: Poses, descriptors, now_s: float) -> np.ndarray:
+    def _similarity(self, poses: Poses, descriptors, now_s: float,
+                    lost: np.ndarray) -> np.ndarray:
         """(T, N): OKS of predicted track poses (gate widened while unseen), blended with
-        appearance for lost tracks."""
+        appearance for lost tracks; ``lost``: (T,) bool, the tracks unseen last frame."""
         if not self._tracks or len(poses) == 0:
             return np.zeros((len(self._tracks), len(poses)))
-        unseen_s = np.array([now_s - t.last_seen_s if t.frames_unseen else 0.0
-                             for t in self._tracks])
+        unseen_s = np.where(lost, now_s - np.array([t.last_seen_s for t in self._tracks]), 0.0)
         areas = np.array([t.area for t in self._tracks]) * (1 + self.gate_growth * unseen_s)
         pose_areas = self._areas
         oks = oks_matrix(np.stack([t.predicted for t in self._tracks]), poses.keypoints, areas,
                          pose_areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
                          poses.keypoint_scores, self.keypoint_score_threshold)
-        lost_rows = np.array([t.frames_unseen > 0 for t in self._tracks])
-        if lost_rows.any():   # a pose on nobody (a false box) never revives a lost track
-            oks = np.where(lost_rows[:, None] & ~self._clear[None, :], 0.0, oks)
+        if lost.any():   # a pose on nobody (a false box) never revives a lost track
+            oks = np.where(lost[:, None] & ~self._clear[None, :], 0.0, oks)
         if descriptors is None:
             return oks
-        lost = np.array([t.frames_unseen > 0 and t.appearance is not None for t in self._tracks])
-        if not lost.any():
+        remembered = lost & np.array([t.appearance is not None for t in self._tracks], bool)
+        if not remembered.any():
             return oks
         stored = np.stack([t.appearance if t.appearance is not None else
                            np.zeros(descriptors.shape[1], np.float32) for t in self._tracks])
@@ -261,20 +260,20 @@ class RobustPoseTracker:
         blended = (1 - self.appearance_weight) * oks + self.appearance_weight * np.nan_to_num(
             looks, nan=0.5)
         near = oks > 0   # appearance never matches a person the motion cannot explain
-        return np.where(lost[:, None] & near, blended, oks)
+        return np.where(remembered[:, None] & near, blended, oks)
 
     def _associate(self, poses: Poses, descriptors, now_s: float):
         """(rows, columns) of the matched (track, pose) pairs, over the stages (module
         docstring, 3)."""
-        similarity = self._similarity(poses, descriptors, now_s)
+        lost = np.array([t.frames_unseen > 0 for t in self._tracks], bool)
+        similarity = self._similarity(poses, descriptors, now_s, lost)
         confident = np.asarray(poses.box_scores) >= self.high_score
         established = np.array([t.confirmed for t in self._tracks], bool)
         rows, columns = [], []
         free_tracks = np.ones(len(self._tracks), bool)
         free_poses = np.ones(len(poses), bool)
         if self.visible_first:     # a lost track takes no pose a visible track explains
-            visible = established & np.array([t.frames_unseen == 0 for t in self._tracks], bool)
-            stages = ((visible, confident), (established & ~visible, confident),
+            stages = ((established & ~lost, confident), (established & lost, confident),
                       (established, ~confident), (~established, confident))
         else:
             stages = ((established, confident), (established, ~confident),
