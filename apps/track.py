@@ -87,12 +87,14 @@ def run(args) -> int:
 
 def _track(args, config, frames, tracker, writer) -> None:
     from tracker.io.video import open_source
+    from tracker.tracking.backfill import Backfill, tentative_of
     from tracker.tracking.flow import DenseFlow
     from tracker.types import Frame, FrameResult
 
     source = open_source(args.video) if args.video else None
     flow = DenseFlow(**config["flow"]) if source is not None and config.get("flow") else None
     images = iter(source) if source is not None else None
+    held = Backfill(tracker.confirmation_delay)    # new people written from their first frame
     previous = None
     try:
         for index, (name, poses) in enumerate(tqdm(
@@ -114,8 +116,13 @@ def _track(args, config, frames, tracker, writer) -> None:
                 previous = frame.image
             track_ids = tracker.update(poses, frame=frame, timestamp_s=time_s)
             kept = np.flatnonzero(track_ids >= 0)
-            writer.add(FrameResult(index=index, name=name, poses=poses[kept],
-                                   track_ids=track_ids[kept], timestamp_s=time_s))
+            tentative, confirmed = tentative_of(tracker, poses)
+            for _, result in held.push(None, FrameResult(
+                    index=index, name=name, poses=poses[kept], track_ids=track_ids[kept],
+                    timestamp_s=time_s, tentative=tentative, confirmed=confirmed)):
+                writer.add(result)
+        for _, result in held.flush():
+            writer.add(result)
     finally:
         if source is not None:
             source.close()

@@ -245,6 +245,7 @@ def run_transform(variants: dict, stages: tuple, images: list[Frame], clip: Clip
                   transform, cast: int) -> None:
     """Detect once on the transformed clip, then print one row per tracker variant."""
     from benchmarks.tracker_variants import video_stack
+    from tracker.tracking.backfill import backfill_results
 
     config, raw_detector, estimator = stages
     replayed = detect_all(raw_detector, apply(transform, images, clip))
@@ -255,7 +256,7 @@ def run_transform(variants: dict, stages: tuple, images: list[Frame], clip: Clip
     for name, variant in variants.items():
         stack = video_stack(variant, config, replayed, estimator, transform.fps(clip.fps))
         start = time.perf_counter()
-        results = [stack(frame) for frame in apply(transform, images, clip)]
+        results = backfill_results([stack(frame) for frame in apply(transform, images, clip)])
         print(row(name, results, cast, time.perf_counter() - start), flush=True)
 
 

@@ -39,6 +39,7 @@ import numpy as np
 from tests.tracking_sim import (POSETRACK18, GroundTruthFrame, SequenceClock, load_bonn_sequence,
                                 paint_motion)
 from tracker.boxes import iou_matrix, xywh_to_xyxy
+from tracker.tracking.backfill import backfill_results
 from tracker.types import Detections, Frame, Poses
 
 #: Head box of a person without ``bbox_head``: width, height per head length (|head_top -
@@ -363,7 +364,7 @@ def run_scenario(path: Path, build_stack, scenario: Scenario, *, seed: int = 0,
         clock.index = position
         results.append(stack(Frame(index=position, image=render(frame, size_wh, colours),
                                    name=frame.name, timestamp_s=frame.timestamp_s)))
-    return scene, results
+    return scene, backfill_results(results)   # as posetrack-run writes them
 
 
 def head_box_xywh(keypoints_xyv: np.ndarray, bbox_xywh) -> list[float]:

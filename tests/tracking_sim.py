@@ -195,6 +195,7 @@ def simulate(sequence_path: Path, *, tracker_options: dict, pipeline_options: di
     Returns:
         (frames of ground truth, image file names, list of ``FrameResult``).
     """
+    from tracker.tracking.backfill import backfill_results
     from tracker.tracking.pipeline import Pipeline
     from tracker.tracking.pose_tracker import PoseTracker
 
@@ -212,7 +213,7 @@ def simulate(sequence_path: Path, *, tracker_options: dict, pipeline_options: di
         clock.index = index
         results.append(pipeline(Frame(index=index, image=image, name=Path(names[index]).name,
                                       timestamp_s=index / 30.0)))
-    return frames, names, results
+    return frames, names, backfill_results(results)   # as posetrack-run writes them
 
 
 def box_mota(frames: list[GroundTruthFrame], results, iou_threshold: float = 0.5) -> dict:

@@ -10,7 +10,8 @@ Conventions used across the project:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -113,6 +114,14 @@ class Poses:
                      boxes_xyxy=self.boxes_xyxy[index], box_scores=self.box_scores[index])
 
     @classmethod
+    def concatenate(cls, parts: list["Poses"]) -> "Poses":
+        """The people of ``parts`` (at least one), in order."""
+        return cls(keypoints=np.concatenate([p.keypoints for p in parts]),
+                   keypoint_scores=np.concatenate([p.keypoint_scores for p in parts]),
+                   boxes_xyxy=np.concatenate([p.boxes_xyxy for p in parts]),
+                   box_scores=np.concatenate([p.box_scores for p in parts]))
+
+    @classmethod
     def empty(cls, num_keypoints: int) -> "Poses":
         return cls(keypoints=np.zeros((0, num_keypoints, 2), np.float32),
                    keypoint_scores=np.zeros((0, num_keypoints), np.float32),
@@ -130,6 +139,10 @@ class FrameResult:
         poses: the N people kept in this frame.
         track_ids: (N,) int64, one id per person, stable across frames (>= 0).
         timestamp_s: presentation time of the frame in seconds.
+        tentative: poses of tracks not confirmed yet (not written as they are; see
+            ``tracker.tracking.backfill``), or None.
+        confirmed: tracks confirmed in this frame: their ``TentativePoses.track_keys`` key ->
+            the id they are written with from now on (and, by ``Backfill``, retroactively).
     """
 
     index: int
@@ -137,9 +150,32 @@ class FrameResult:
     poses: Poses
     track_ids: np.ndarray
     timestamp_s: float = 0.0
+    tentative: Optional["TentativePoses"] = None
+    confirmed: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.track_ids = _check_array("track_ids", self.track_ids, (len(self.poses),), np.int64)
+
+    def __len__(self) -> int:
+        return len(self.poses)
+
+
+@dataclass
+class TentativePoses:
+    """Poses held by tentative tracks in one frame: written later, with the track's id, if the
+    track is confirmed within the tracker's ``confirmation_delay`` frames, never otherwise.
+
+    Attributes:
+        poses: the P poses.
+        track_keys: (P,) int64, the tracker's internal key of each one's track (not an id).
+    """
+
+    poses: Poses
+    track_keys: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.track_keys = _check_array("track_keys", self.track_keys, (len(self.poses),),
+                                       np.int64)
 
     def __len__(self) -> int:
         return len(self.poses)

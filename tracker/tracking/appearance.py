@@ -200,3 +200,25 @@ class ReidModel:
         embeddings = embeddings.reshape(len(boxes), -1)
         embeddings[~valid] = 0.0
         return embeddings
+
+
+def running_descriptors(stored: list, counts: np.ndarray,
+                        seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """New running descriptors of M tracks that see the descriptors ``seen`` (M, D): the mean
+    over their first 10 sightings, then an average giving the new one a weight of 1/10.
+
+    Args:
+        stored: M descriptors (D,) float32, or None for a track with none yet.
+        counts: (M,) sightings averaged into each.
+        seen: (M, D) float32; an all-zero row is unknown and changes nothing.
+
+    Returns:
+        (M, D) float32 descriptors, and (M,) bool: the sighting was known (use the new one).
+    """
+    known = seen.any(axis=1)
+    weights = 1.0 / np.minimum(np.asarray(counts) + 1, 10)
+    old = np.stack([s if s is not None else new for s, new in zip(stored, seen)])
+    fresh = np.array([s is None for s in stored])[:, None]
+    keep = (1 - weights).astype(np.float32)[:, None]     # float32 all through
+    blended = keep * old + weights.astype(np.float32)[:, None] * seen
+    return np.where(fresh, seen, blended), known

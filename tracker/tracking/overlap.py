@@ -27,6 +27,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator, Optional
 
+from tracker.tracking.backfill import backfilled
 from tracker.tracking.pipeline import Pipeline
 from tracker.types import Frame, FrameResult
 
@@ -151,7 +152,9 @@ def _track(pipeline: Pipeline, frame: Frame, prepared, index: int) -> tuple[Fram
 
 def run_frames(pipeline: Pipeline, frames: Iterable[Frame], *, overlap: bool = True,
                ahead: int = DEFAULT_AHEAD) -> Iterator[tuple[Frame, FrameResult]]:
-    """``run_overlapped`` or, with ``overlap`` False, ``run_sequential``."""
-    if overlap:
-        return run_overlapped(pipeline, frames, ahead)
-    return run_sequential(pipeline, frames)
+    """``run_overlapped`` or, with ``overlap`` False, ``run_sequential``; new people written
+    from their first frame (``backfilled``: results come the tracker's
+    ``confirmation_delay`` frames late)."""
+    results = run_overlapped(pipeline, frames, ahead) if overlap else \
+        run_sequential(pipeline, frames)
+    return backfilled(results, pipeline.tracker.confirmation_delay)

@@ -28,6 +28,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from tracker.boxes import xyxy_to_xywh
+from tracker.tracking.backfill import tentative_of
 from tracker.tracking.flow import PROPAGATED_BOX_ENLARGE, boxes_around_keypoints
 from tracker.tracking.pose_tracker import PoseTracker, PropagatedPoses
 from tracker.tracking.propagation import (Candidates, best_candidates, merge_boxes,
@@ -267,7 +268,9 @@ class Pipeline:
         return self._result(frame, poses, track_ids)
 
     def _result(self, frame: Frame, poses: Poses, track_ids: np.ndarray) -> FrameResult:
-        """The frame's people with an id (id -1: a pose the tracker does not write)."""
+        """The frame's people with an id (id -1: a pose the tracker does not write), and those
+        of tentative tracks (written later by ``tracker.tracking.backfill`` if confirmed)."""
+        tentative, confirmed = tentative_of(self.tracker, poses)
         written = track_ids >= 0
         if not written.all():
             poses, track_ids = poses[written], track_ids[written]
@@ -277,7 +280,7 @@ class Pipeline:
         self._previous_image = frame.image
         self._frames_done += 1
         return FrameResult(index=frame.index, name=frame.name, timestamp_s=frame.timestamp_s,
-                           track_ids=track_ids,
+                           track_ids=track_ids, tentative=tentative, confirmed=confirmed,
                            poses=Poses(keypoints=keypoints, keypoint_scores=poses.keypoint_scores,
                                        boxes_xyxy=poses.boxes_xyxy, box_scores=poses.box_scores))
 

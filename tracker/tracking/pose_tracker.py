@@ -110,11 +110,21 @@ class PoseTracker:
     def reset(self) -> None:
         self._tracks: list[_Track] = []
         self._next_id = 0
+        self._last_count = 0      # poses in the last update
 
     @property
     def num_tracks(self) -> int:
         """Tracks alive (seen within the last ``max_age_frames`` frames)."""
         return len(self._tracks)
+
+    @property
+    def confirmation_delay(self) -> int:
+        """0: every pose is written with its id at once (no tentative tracks)."""
+        return 0
+
+    def tentative(self) -> tuple[np.ndarray, dict]:
+        """No tentative tracks: (N,) -1 for the poses of the last ``update``, and {}."""
+        return np.full(self._last_count, -1, np.int64), {}
 
     @property
     def needs_flow(self) -> bool:
@@ -190,6 +200,7 @@ class PoseTracker:
         if propagated is not None:
             self._count_propagated(track_ids, np.asarray(propagated, bool))
         self._tracks = [t for t in self._tracks if t.frames_unseen <= self.max_age_frames]
+        self._last_count = len(poses)
         return track_ids
 
     def _count_propagated(self, track_ids: np.ndarray, propagated: np.ndarray) -> None:

@@ -6,9 +6,11 @@ addition over the paper is one constructor argument:
 
 1. Lifecycle: a new person's track is *tentative* until matched in ``min_hits`` consecutive
    frames (at the start of a video, tracks are confirmed at once); tentative poses get id -1
-   and are not written (a one-frame false detection never becomes an id). A confirmed track
-   not matched is *lost*: kept for ``max_lost_s`` seconds of video time (frame-rate aware),
-   then retired.
+   (a false detection of a frame or two never becomes an id) and are reported by
+   ``tentative()``: ``tracker.tracking.backfill`` writes them with the id once the track is
+   confirmed, so a new person is written from their first frame, ``confirmation_delay``
+   frames late. A confirmed track not matched is *lost*: kept for ``max_lost_s`` seconds of
+   video time (frame-rate aware), then retired.
 2. Motion while unseen: a lost track's pose is moved every frame by its own velocity (the
    median motion of its joints between matched frames, in px per second of video time,
    smoothed, at most ``max_speed`` body sizes per second) plus the camera's motion; while
@@ -19,14 +21,17 @@ addition over the paper is one constructor argument:
    ``high_score`` are matched first to confirmed tracks (with ``visible_first``, to the
    tracks seen in the previous frame, then to the lost ones); then the other poses to the
    tracks still free, only; the remaining confident poses are matched to tentative
-   tracks, and the rest of them start tentative tracks if their pose is clear (mean
-   keypoint score at least ``min_start_confidence``: not a box on nobody). Low-confidence
+   tracks, and the rest of them start tentative tracks if their box score is at least
+   ``high_score + start_margin`` (ByteTrack's new-track threshold) and their pose is clear
+   (mean keypoint score at least ``min_start_confidence``: not a box on nobody). Low-confidence
    poses never start a track (id -1: not written), and a pose that is not clear never
    takes a lost track's id.
 4. Appearance: torso and legs colour histograms (``tracker.tracking.appearance``), or a ReID
    ONNX model's embedding, kept per track (a running mean); the similarity of a pose to a
-   *lost* track is ``(1 - appearance_weight) * OKS + appearance_weight * appearance``, so a
-   person re-appearing near where they were predicted and dressed the same gets the id back.
+   *lost* track is ``(1 - appearance_weight) * OKS + appearance_weight * appearance`` for
+   poses within its reach (``appearance_reach``: where its person could have got to at
+   ``max_speed``), so a person re-appearing near where they were predicted and dressed the
+   same gets the id back, and one entering far away does not.
 5. One track per person: two confirmed tracks whose poses have OKS above ``merge_oks`` for
    ``merge_frames`` consecutive frames are merged: the younger is retired and its pose gets
    id -1, the older id is kept.
@@ -42,12 +47,14 @@ from typing import Callable, Optional
 import numpy as np
 
 from tracker.boxes import box_areas
-from tracker.tracking.appearance import appearance_similarity, colour_descriptors
+from tracker.tracking.appearance import (appearance_similarity, colour_descriptors,
+                                         running_descriptors)
 from tracker.tracking.association import match_hungarian, oks_matrix
 from tracker.tracking.flow import global_motion, warp_points
+from tracker.tracking.merging import DuplicateTracks, duplicated_by
 from tracker.tracking.pose_tracker import PropagatedPoses
 from tracker.tracking.propagation import pose_confidence
-from tracker.tracking.track_state import TrackState, clamped, pose_displacements
+from tracker.tracking.track_state import TrackState, observed_velocities, pose_centres
 from tracker.types import Frame, Poses
 
 #: Frame rate assumed when ``update`` is given no frame (no timestamps).
@@ -88,6 +95,16 @@ class RobustPoseTracker:
             cannot take a pose a visible track explains. False: one joint matching; on the
             occlusion simulator it gives fewer switches on the clean sequences (369 vs 385)
             and with a dropout, but many more with an occluder sweeping across (521 vs 415).
+        start_margin: a pose starts a track, or takes a lost track's id, only if its box
+            score is at least ``high_score + start_margin``: weak boxes (a box on two
+            people, a backboard, a poster) continue visible tracks but start none and revive
+            none. Higher: fewer false ids, but a person entering or coming back with only
+            weak boxes is written later or not at all.
+        appearance_reach: the appearance cue counts for a lost track only where a pose's
+            centre is within ``appearance_reach * (1 + max_speed * seconds unseen)`` body
+            sizes of the track's predicted centre (0: anywhere the OKS is above 0). Smaller
+            misses people who come back far from their prediction (a camera pan); larger
+            lets a new person entering elsewhere take a lost id.
     """
 
     def __init__(self, *, oks_sigmas, min_similarity: float = 0.1, min_hits: int = 3,
@@ -97,29 +114,37 @@ class RobustPoseTracker:
                  keypoint_score_threshold: float = 0.2, min_area: float = 32.0 ** 2,
                  velocity_smoothing: float = 0.5, max_speed: float = 4.0,
                  min_start_confidence: float = 0.3,
-                 visible_first: bool = True) -> None:
+                 visible_first: bool = True, start_margin: float = 0.15,
+                 appearance_reach: float = 2.0) -> None:
         if min_hits < 1:
             raise ValueError(f"min_hits must be >= 1, got {min_hits}")
         for name, value in (("max_lost_s", max_lost_s), ("gate_growth", gate_growth),
                             ("max_speed", max_speed),
-                            ("min_area", min_area), ("merge_frames", merge_frames)):
+                            ("min_area", min_area), ("merge_frames", merge_frames),
+                            ("appearance_reach", appearance_reach)):
             if not value >= 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
         for name, value in (("min_similarity", min_similarity), ("high_score", high_score),
                             ("appearance_weight", appearance_weight), ("merge_oks", merge_oks),
                             ("velocity_smoothing", velocity_smoothing),
-                            ("min_start_confidence", min_start_confidence)):
+                            ("min_start_confidence", min_start_confidence),
+                            ("start_margin", start_margin)):
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         self.oks_sigmas = np.asarray(oks_sigmas, np.float64)
         self.min_similarity, self.min_hits = min_similarity, min_hits
         self.max_lost_s, self.gate_growth, self.high_score = max_lost_s, gate_growth, high_score
         self.appearance_weight, self.appearance_model = appearance_weight, appearance_model
+        self.appearance_reach = appearance_reach
         self.visible_first = bool(visible_first)
         self.merge_oks, self.merge_frames = merge_oks, merge_frames
+        self._duplicate_tracks = DuplicateTracks(sigmas=self.oks_sigmas, min_oks=merge_oks,
+                                                 frames=merge_frames,
+                                                 min_score=keypoint_score_threshold)
         self.keypoint_score_threshold, self.min_area = keypoint_score_threshold, float(min_area)
         self.velocity_smoothing, self.max_speed = velocity_smoothing, max_speed
         self.min_start_confidence = min_start_confidence
+        self.start_margin = start_margin
         self.reset()
 
     def reset(self) -> None:
@@ -131,12 +156,26 @@ class RobustPoseTracker:
         self._last_time_s: Optional[float] = None
         self._areas = np.zeros(0)      # pose areas of the frame being updated
         self._clear = np.zeros(0, bool)   # its poses clear enough to start or revive a track
-        self._duplicate_frames: dict[tuple[int, int], int] = {}
+        self._starts = np.zeros(0, bool)  # ... and whose box score is high enough too
+        self._duplicate_tracks.reset()
+        self._tentative_keys = np.zeros(0, np.int64)
+        self._confirmed_now: dict[int, int] = {}
 
     @property
     def num_tracks(self) -> int:
         """Tracks alive: tentative, confirmed and lost."""
         return len(self._tracks)
+
+    @property
+    def confirmation_delay(self) -> int:
+        """Frames a new person's poses wait before their track is confirmed (``min_hits - 1``):
+        ``tracker.tracking.backfill.Backfill`` holds results that long to write them."""
+        return self.min_hits - 1
+
+    def tentative(self) -> tuple[np.ndarray, dict]:
+        """Of the last ``update``: (N,) int64, the key of the tentative track that took each
+        pose (-1: none), and the tracks confirmed in it, key -> id."""
+        return self._tentative_keys, dict(self._confirmed_now)
 
     @property
     def needs_flow(self) -> bool:
@@ -193,16 +232,22 @@ class RobustPoseTracker:
         self._areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)   # (N,) px^2
         self._clear = pose_confidence(poses.keypoint_scores,
                                       self.keypoint_score_threshold) >= self.min_start_confidence
+        self._starts = self._clear & (np.asarray(poses.box_scores) >=
+                                      self.high_score + self.start_margin)
         descriptors = self._descriptors(poses, frame)            # 4. appearance
         rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
-        track_ids = np.full(len(poses), -1, np.int64)
+        self._confirmed_now = {}
         self._observe(rows, columns, poses, descriptors, now_s)
-        track_ids[columns] = [self._tracks[row].track_id for row in rows]
         matched = set(rows.tolist())
         old = len(self._tracks)
         new = self._start_tracks(poses, descriptors, now_s, set(columns.tolist()))
-        for column, track in new:
+        holders = [(column, self._tracks[row]) for row, column in zip(rows, columns)] + new
+        track_ids = np.full(len(poses), -1, np.int64)
+        self._tentative_keys = np.full(len(poses), -1, np.int64)
+        for column, track in holders:
             track_ids[column] = track.track_id
+            if not track.confirmed:
+                self._tentative_keys[column] = track.uid
         self._age(matched, old, now_s)                           # 1. lifecycle
         if propagated is not None:
             self._count_propagated(track_ids, np.asarray(propagated, bool))
@@ -247,8 +292,8 @@ class RobustPoseTracker:
         oks = oks_matrix(np.stack([t.predicted for t in self._tracks]), poses.keypoints, areas,
                          pose_areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
                          poses.keypoint_scores, self.keypoint_score_threshold)
-        if lost.any():   # a pose on nobody (a false box) never revives a lost track
-            oks = np.where(lost[:, None] & ~self._clear[None, :], 0.0, oks)
+        if lost.any():   # a pose that could not start a track never revives a lost one
+            oks = np.where(lost[:, None] & ~self._starts[None, :], 0.0, oks)
         if descriptors is None:
             return oks
         remembered = lost & np.array([t.appearance is not None for t in self._tracks], bool)
@@ -259,8 +304,24 @@ class RobustPoseTracker:
         looks = appearance_similarity(stored, descriptors)
         blended = (1 - self.appearance_weight) * oks + self.appearance_weight * np.nan_to_num(
             looks, nan=0.5)
-        near = oks > 0   # appearance never matches a person the motion cannot explain
-        return np.where(remembered[:, None] & near, blended, oks)
+        near = (oks > 0) & self._within_reach(poses, unseen_s)   # appearance never matches
+        return np.where(remembered[:, None] & near, blended, oks)  # a person out of reach
+
+    def _within_reach(self, poses: Poses, unseen_s: np.ndarray) -> np.ndarray:
+        """(T, N) bool: pose n's centre is within ``appearance_reach`` x (1 + ``max_speed``
+        x seconds unseen) body sizes of track t's predicted centre (0: everywhere)."""
+        if self.appearance_reach == 0:
+            return np.ones((len(self._tracks), len(poses)), bool)
+        threshold = self.keypoint_score_threshold
+        track_centres = pose_centres(np.stack([t.predicted for t in self._tracks]),
+                                     np.stack([t.scores for t in self._tracks]),
+                                     np.stack([t.box_xyxy for t in self._tracks]), threshold)
+        centres = pose_centres(poses.keypoints, poses.keypoint_scores, poses.boxes_xyxy,
+                               threshold)
+        sizes = np.sqrt([t.area for t in self._tracks])
+        reach = self.appearance_reach * (1 + self.max_speed * unseen_s) * sizes
+        distance = np.linalg.norm(track_centres[:, None] - centres[None], axis=2)
+        return distance <= reach[:, None]
 
     def _associate(self, poses: Poses, descriptors, now_s: float):
         """(rows, columns) of the matched (track, pose) pairs, over the stages (module
@@ -299,18 +360,12 @@ class RobustPoseTracker:
             return
         tracks = [self._tracks[row] for row in rows]
         boxes = np.asarray(poses.boxes_xyxy, np.float64)[columns]
-        old_boxes = np.stack([t.box_xyxy for t in tracks])
-        motion = pose_displacements(np.stack([t.keypoints for t in tracks]),
-                                    np.stack([t.scores for t in tracks]), poses.keypoints[columns],
-                                    poses.keypoint_scores[columns], self.keypoint_score_threshold)
-        unjointed = np.isnan(motion).any(axis=1)   # no joint seen twice: the box centre
-        motion[unjointed] = ((boxes[:, :2] + boxes[:, 2:] - old_boxes[:, :2] - old_boxes[:, 2:])
-                             / 2)[unjointed]
-        elapsed = now_s - np.array([t.last_seen_s for t in tracks])
-        moving = (elapsed > 0) & np.isfinite(motion).all(axis=1)
-        steps = clamped(motion / np.where(moving, elapsed, 1.0)[:, None],
-                        [t.area for t in tracks], self.max_speed)
-        remembered = self._blend_appearance(tracks, descriptors, columns)
+        steps, moving = observed_velocities(tracks, poses.keypoints[columns],
+                                            poses.keypoint_scores[columns], boxes, now_s,
+                                            self.keypoint_score_threshold, self.max_speed)
+        remembered = None if descriptors is None else running_descriptors(
+            [t.appearance for t in tracks], np.array([t.appearance_count for t in tracks]),
+            np.asarray(descriptors, np.float32)[columns])
         for i, (track, column) in enumerate(zip(tracks, columns.tolist())):
             if moving[i]:
                 track.velocity_xy = steps[i] if track.velocity_xy is None else (
@@ -328,24 +383,6 @@ class RobustPoseTracker:
             if not track.confirmed and track.hits >= self.min_hits:
                 self._confirm(track)
 
-    @staticmethod
-    def _blend_appearance(tracks: list, descriptors, columns: np.ndarray):
-        """(M, D) float32 new running descriptors of ``tracks`` given the poses ``columns``
-        (their mean over the first 10 sightings, an average with weight 1/10 after), and (M,)
-        bool: the pose has a descriptor (an all-zero one is unknown and changes nothing);
-        None without descriptors."""
-        if descriptors is None:
-            return None
-        seen = np.asarray(descriptors, np.float32)[columns]
-        known = seen.any(axis=1)
-        weights = 1.0 / np.minimum(np.array([t.appearance_count for t in tracks]) + 1, 10)
-        stored = np.stack([t.appearance if t.appearance is not None else s
-                           for t, s in zip(tracks, seen)])
-        fresh = np.array([t.appearance is None for t in tracks])[:, None]
-        keep = (1 - weights).astype(np.float32)[:, None]     # float32 all through
-        blended = keep * stored + weights.astype(np.float32)[:, None] * seen
-        return np.where(fresh, seen, blended), known
-
     def _remember_appearance(self, track: TrackState, descriptor: np.ndarray) -> None:
         """A new track's first descriptor (an all-zero one is unknown)."""
         if np.any(descriptor):
@@ -355,15 +392,18 @@ class RobustPoseTracker:
     def _confirm(self, track: TrackState) -> None:
         track.track_id = self._next_id
         self._next_id += 1
+        self._confirmed_now[track.uid] = track.track_id
 
     def _start_tracks(self, poses: Poses, descriptors, now_s: float, used: set) -> list:
         """Tentative tracks for the confident poses matched to no track and not duplicating
         (OKS above ``merge_oks``) a pose that was."""
         new = []
-        duplicates = self._duplicates_of(poses, sorted(used))
-        for column in range(len(poses)):
-            if column in used or poses.box_scores[column] < self.high_score or \
-                    duplicates[column] or not self._clear[column]:
+        duplicates = duplicated_by(poses.keypoints, poses.keypoint_scores, self._areas,
+                                   sorted(used), self.oks_sigmas, self.merge_oks,
+                                   self.keypoint_score_threshold) if self.merge_frames else \
+            np.zeros(len(poses), bool)
+        for column in np.flatnonzero(self._starts & ~duplicates).tolist():
+            if column in used:
                 continue
             box = np.asarray(poses.boxes_xyxy[column], np.float64)
             track = TrackState(uid=self._next_uid, keypoints=np.asarray(poses.keypoints[column]),
@@ -380,17 +420,6 @@ class RobustPoseTracker:
             self._tracks.append(track)
             new.append((column, track))
         return new
-
-    def _duplicates_of(self, poses: Poses, columns: list) -> np.ndarray:
-        """(N,) bool: pose i has OKS above ``merge_oks`` with one of the poses ``columns``."""
-        if not columns or self.merge_frames == 0:
-            return np.zeros(len(poses), bool)
-        areas = self._areas
-        oks = oks_matrix(poses.keypoints, poses.keypoints[columns], areas, areas[columns],
-                         self.oks_sigmas, poses.keypoint_scores, poses.keypoint_scores[columns],
-                         self.keypoint_score_threshold)
-        oks[columns, np.arange(len(columns))] = 0.0     # a pose does not duplicate itself
-        return (oks > self.merge_oks).any(axis=1)
 
     def _age(self, matched: set, old: int, now_s: float) -> None:
         """Unmatched tentative tracks die; unmatched confirmed ones are lost, then retired
@@ -423,22 +452,6 @@ class RobustPoseTracker:
         if self.merge_frames == 0:
             return
         visible = [t for t in self._tracks if t.confirmed and t.frames_unseen == 0]
-        seen_pairs = set()
-        if len(visible) >= 2:
-            oks = oks_matrix(np.stack([t.keypoints for t in visible]),
-                             np.stack([t.keypoints for t in visible]),
-                             np.array([t.area for t in visible]),
-                             np.array([t.area for t in visible]), self.oks_sigmas,
-                             np.stack([t.scores for t in visible]),
-                             np.stack([t.scores for t in visible]),
-                             self.keypoint_score_threshold)
-            for a, b in zip(*np.nonzero(np.triu(oks > self.merge_oks, k=1))):
-                older, younger = sorted((visible[a], visible[b]), key=lambda t: t.track_id)
-                pair = (older.uid, younger.uid)
-                seen_pairs.add(pair)
-                self._duplicate_frames[pair] = self._duplicate_frames.get(pair, 0) + 1
-                if self._duplicate_frames[pair] >= self.merge_frames:
-                    track_ids[track_ids == younger.track_id] = -1
-                    self._tracks = [t for t in self._tracks if t is not younger]
-        self._duplicate_frames = {p: n for p, n in self._duplicate_frames.items()
-                                  if p in seen_pairs}
+        for younger in self._duplicate_tracks.younger_duplicates(visible):
+            track_ids[track_ids == younger.track_id] = -1
+            self._tracks = [t for t in self._tracks if t is not younger]

@@ -73,3 +73,46 @@ def clamped(velocities_xy: np.ndarray, areas: np.ndarray, max_speed: float) -> n
     over = speeds > limits
     scale = np.where(over, limits / np.where(over, speeds, 1.0), 1.0)
     return velocities * scale[:, None]
+
+
+def pose_centres(keypoints_xy: np.ndarray, scores: np.ndarray, boxes_xyxy: np.ndarray,
+                 min_score: float) -> np.ndarray:
+    """(M, 2) mean of each pose's joints scored above ``min_score`` (and finite), or its box
+    centre where there is none.
+
+    Args:
+        keypoints_xy: (M, K, 2). scores: (M, K). boxes_xyxy: (M, 4).
+    """
+    keypoints = np.asarray(keypoints_xy, np.float64)
+    found = (np.asarray(scores) > min_score) & np.isfinite(keypoints).all(axis=2)
+    counts = found.sum(axis=1)
+    sums = np.where(found[..., None], keypoints, 0.0).sum(axis=1)
+    boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+    box_centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    return np.where((counts > 0)[:, None], sums / np.maximum(counts, 1)[:, None], box_centres)
+
+
+def observed_velocities(tracks: list, keypoints_xy: np.ndarray, scores: np.ndarray,
+                        boxes_xyxy: np.ndarray, now_s: float, min_score: float,
+                        max_speed: float) -> tuple[np.ndarray, np.ndarray]:
+    """Velocities (M, 2) px per second of M ``TrackState``s seen again at ``now_s`` with these
+    poses (the median motion of their joints since last seen, else their box centre's;
+    ``clamped`` to ``max_speed`` body sizes per second), and (M,) bool: a velocity was
+    measured (time passed and the motion is finite).
+
+    Args:
+        keypoints_xy: (M, K, 2). scores: (M, K). boxes_xyxy: (M, 4) the new boxes.
+    """
+    boxes = np.asarray(boxes_xyxy, np.float64)
+    old_boxes = np.stack([t.box_xyxy for t in tracks])
+    motion = pose_displacements(np.stack([t.keypoints for t in tracks]),
+                                np.stack([t.scores for t in tracks]), keypoints_xy, scores,
+                                min_score)
+    unjointed = np.isnan(motion).any(axis=1)   # no joint seen twice: the box centre
+    motion[unjointed] = ((boxes[:, :2] + boxes[:, 2:] - old_boxes[:, :2] - old_boxes[:, 2:])
+                         / 2)[unjointed]
+    elapsed = now_s - np.array([t.last_seen_s for t in tracks])
+    moving = (elapsed > 0) & np.isfinite(motion).all(axis=1)
+    steps = clamped(motion / np.where(moving, elapsed, 1.0)[:, None], [t.area for t in tracks],
+                    max_speed)
+    return steps, moving

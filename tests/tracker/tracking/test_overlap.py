@@ -126,7 +126,7 @@ class _BatchDetector(_ImageDetector):
 @pytest.mark.parametrize("overlap", [False, True])
 def test_a_detect_window_batches_frames_and_changes_no_result(overlap):
     frames = [_scene_frame(i) for i in range(11)]
-    expected = list(run_sequential(_pipeline(RobustPoseTracker), frames))
+    expected = list(run_frames(_pipeline(RobustPoseTracker), frames, overlap=False))
     pipeline = Pipeline(detector=_BatchDetector(), estimator=_WalkingEstimator(),
                         tracker=RobustPoseTracker(oks_sigmas=SIGMAS), flow=_ImageFlow(),
                         detect_window=4)

@@ -293,3 +293,36 @@ def test_a_visible_track_keeps_its_pose_before_a_lost_one_is_offered_it(visible_
     ids = run(tracker, people + [[person(115, 100)]])
     assert ids[:5] == [[0, 1]] * 5 and ids[5:10] == [[0]] * 5
     assert ids[10] == expected
+
+
+@pytest.mark.parametrize("start_margin, expected", [(0.0, [0, 1]), (0.15, [0, -1])])
+def test_a_new_track_needs_a_box_score_start_margin_above_high_score(start_margin, expected):
+    # B appears at frame 3 with a box score of 0.4: confident (high_score 0.3) but below 0.45
+    people = [[person(50, 100)]] * 3 + [[person(50, 100), person(200, 100, score=0.4)]] * 4
+    ids = run(make(min_hits=3, start_margin=start_margin), people)
+    assert ids[-1] == expected
+
+
+@pytest.mark.parametrize("appearance_reach, expected", [(2.0, [-1]), (0.0, [0])])
+def test_the_colour_cue_gives_no_lost_id_to_a_person_out_of_reach(appearance_reach, expected):
+    # A (red, id 0) at x 60 is hidden for 3 frames (0.1 s); then someone dressed the same
+    # enters at x 270: 210 px away, beyond 2 x (1 + 4 x 0.1) body sizes (63 px)
+    red = (40, 40, 200)
+    tracker = make(appearance_reach=appearance_reach)
+    for i in range(6):
+        tracker.update(frame_poses(person(60, 120)), frame=frame_at(i, image=_blocks(
+            [(60, 120, red)])))
+    for i in range(6, 9):
+        tracker.update(frame_poses(), frame=frame_at(i, image=_blocks([])))
+    ids = tracker.update(frame_poses(person(270, 120)),
+                         frame=frame_at(9, image=_blocks([(270, 120, red)])))
+    assert ids.tolist() == expected
+
+
+@pytest.mark.parametrize("start_margin, expected", [(0.15, [-1]), (0.0, [0])])
+def test_a_weak_box_does_not_revive_a_lost_track(start_margin, expected):
+    tracker = make(start_margin=start_margin, appearance_weight=0.0)
+    run(tracker, [[person(100, 120)]] * 5)
+    tracker.update(frame_poses(), frame=frame_at(5))                      # id 0 lost
+    ids = tracker.update(frame_poses(person(101, 120, score=0.35)), frame=frame_at(6))
+    assert ids.tolist() == expected
