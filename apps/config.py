@@ -148,7 +148,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
                        "min_area": at_least(0), "velocity_smoothing": fraction,
                        "max_speed": at_least(0), "min_start_confidence": fraction,
                        "visible_first": flag, "start_margin": fraction,
-                       "appearance_reach": at_least(0)},
+                       "appearance_reach": at_least(0), "weak_min_hits": positive_int},
     "pipeline": {"propagate": flag, "nms_threshold": fraction, "detect_every": positive_int,
                  "min_box_score": fraction, "propagation_keypoint_threshold": fraction,
                  "min_propagated_pose_score": fraction, "max_propagated_frames": count,

@@ -21,9 +21,12 @@ addition over the paper is one constructor argument:
    ``high_score`` are matched first to confirmed tracks (with ``visible_first``, to the
    tracks seen in the previous frame, then to the lost ones); then the other poses to the
    tracks still free, only; the remaining confident poses are matched to tentative
-   tracks, and the rest of them start tentative tracks if their box score is at least
-   ``high_score + start_margin`` (ByteTrack's new-track threshold) and their pose is clear
-   (mean keypoint score at least ``min_start_confidence``: not a box on nobody). Low-confidence
+   tracks, and the rest of them start tentative tracks if their pose is clear (mean
+   keypoint score at least ``min_start_confidence``: not a box on nobody). A box scored
+   below ``high_score + start_margin`` is *weak* (ByteTrack's new-track threshold is its
+   high threshold + 0.1): a track none of whose boxes was strong needs ``weak_min_hits``
+   frames to be confirmed, a weak box overlapping a confirmed track's box (IoU above
+   ``WEAK_START_IOU``) starts none, and a weak box revives only a lost track of weak boxes. Low-confidence
    poses never start a track (id -1: not written), and a pose that is not clear never
    takes a lost track's id.
 4. Appearance: torso and legs colour histograms (``tracker.tracking.appearance``), or a ReID
@@ -46,7 +49,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from tracker.boxes import box_areas
+from tracker.boxes import box_areas, iou_matrix
 from tracker.tracking.appearance import (appearance_similarity, colour_descriptors,
                                          running_descriptors)
 from tracker.tracking.association import match_hungarian, oks_matrix
@@ -59,6 +62,9 @@ from tracker.types import Frame, Poses
 
 #: Frame rate assumed when ``update`` is given no frame (no timestamps).
 ASSUMED_FPS = 30.0
+#: A weak box (below ``high_score + start_margin``) overlapping a confirmed track's last box
+#: by more than this IoU starts no track: it is part of a known person or a box on two.
+WEAK_START_IOU = 0.3
 
 
 class RobustPoseTracker:
@@ -95,11 +101,13 @@ class RobustPoseTracker:
             cannot take a pose a visible track explains. False: one joint matching; on the
             occlusion simulator it gives fewer switches on the clean sequences (369 vs 385)
             and with a dropout, but many more with an occluder sweeping across (521 vs 415).
-        start_margin: a pose starts a track, or takes a lost track's id, only if its box
-            score is at least ``high_score + start_margin``: weak boxes (a box on two
-            people, a backboard, a poster) continue visible tracks but start none and revive
-            none. Higher: fewer false ids, but a person entering or coming back with only
-            weak boxes is written later or not at all.
+        start_margin: boxes scored below ``high_score + start_margin`` are weak (a box on
+            two people, a backboard, a poster, but also people far away in a crowd): they
+            continue visible tracks, revive only lost tracks of weak boxes, start no track
+            over a known person, and confirm a track in ``weak_min_hits`` frames only.
+            Higher: fewer false ids, but more people are written later or not at all.
+        weak_min_hits: consecutive frames that confirm a track of weak boxes only (at least
+            ``min_hits``). The results are held that long (``confirmation_delay``).
         appearance_reach: the appearance cue counts for a lost track only where a pose's
             centre is within ``appearance_reach * (1 + max_speed * seconds unseen)`` body
             sizes of the track's predicted centre (0: anywhere the OKS is above 0). Smaller
@@ -115,9 +123,10 @@ class RobustPoseTracker:
                  velocity_smoothing: float = 0.5, max_speed: float = 4.0,
                  min_start_confidence: float = 0.3,
                  visible_first: bool = True, start_margin: float = 0.15,
-                 appearance_reach: float = 2.0) -> None:
-        if min_hits < 1:
-            raise ValueError(f"min_hits must be >= 1, got {min_hits}")
+                 appearance_reach: float = 2.0, weak_min_hits: int = 10) -> None:
+        for name, value in (("min_hits", min_hits), ("weak_min_hits", weak_min_hits)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
         for name, value in (("max_lost_s", max_lost_s), ("gate_growth", gate_growth),
                             ("max_speed", max_speed),
                             ("min_area", min_area), ("merge_frames", merge_frames),
@@ -133,6 +142,7 @@ class RobustPoseTracker:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         self.oks_sigmas = np.asarray(oks_sigmas, np.float64)
         self.min_similarity, self.min_hits = min_similarity, min_hits
+        self.weak_min_hits = max(weak_min_hits, min_hits)
         self.max_lost_s, self.gate_growth, self.high_score = max_lost_s, gate_growth, high_score
         self.appearance_weight, self.appearance_model = appearance_weight, appearance_model
         self.appearance_reach = appearance_reach
@@ -156,7 +166,8 @@ class RobustPoseTracker:
         self._last_time_s: Optional[float] = None
         self._areas = np.zeros(0)      # pose areas of the frame being updated
         self._clear = np.zeros(0, bool)   # its poses clear enough to start or revive a track
-        self._starts = np.zeros(0, bool)  # ... and whose box score is high enough too
+        self._strong = np.zeros(0, bool)  # its poses with a box score of high + margin
+        self._starts = np.zeros(0, bool)  # both: may revive a lost track
         self._duplicate_tracks.reset()
         self._tentative_keys = np.zeros(0, np.int64)
         self._confirmed_now: dict[int, int] = {}
@@ -168,9 +179,10 @@ class RobustPoseTracker:
 
     @property
     def confirmation_delay(self) -> int:
-        """Frames a new person's poses wait before their track is confirmed (``min_hits - 1``):
-        ``tracker.tracking.backfill.Backfill`` holds results that long to write them."""
-        return self.min_hits - 1
+        """Frames a new person's poses may wait before their track is confirmed
+        (``weak_min_hits - 1``): ``tracker.tracking.backfill.Backfill`` holds results that
+        long to write them."""
+        return self.weak_min_hits - 1
 
     def tentative(self) -> tuple[np.ndarray, dict]:
         """Of the last ``update``: (N,) int64, the key of the tentative track that took each
@@ -232,8 +244,8 @@ class RobustPoseTracker:
         self._areas = np.maximum(box_areas(poses.boxes_xyxy), self.min_area)   # (N,) px^2
         self._clear = pose_confidence(poses.keypoint_scores,
                                       self.keypoint_score_threshold) >= self.min_start_confidence
-        self._starts = self._clear & (np.asarray(poses.box_scores) >=
-                                      self.high_score + self.start_margin)
+        self._strong = np.asarray(poses.box_scores) >= self.high_score + self.start_margin
+        self._starts = self._clear & self._strong
         descriptors = self._descriptors(poses, frame)            # 4. appearance
         rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
         self._confirmed_now = {}
@@ -293,7 +305,9 @@ class RobustPoseTracker:
                          pose_areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
                          poses.keypoint_scores, self.keypoint_score_threshold)
         if lost.any():   # a pose that could not start a track never revives a lost one
-            oks = np.where(lost[:, None] & ~self._starts[None, :], 0.0, oks)
+            weak_track = ~np.array([t.strong for t in self._tracks], bool)
+            revives = self._clear[None, :] & (self._strong[None, :] | weak_track[:, None])
+            oks = np.where(lost[:, None] & ~revives, 0.0, oks)
         if descriptors is None:
             return oks
         remembered = lost & np.array([t.appearance is not None for t in self._tracks], bool)
@@ -380,7 +394,9 @@ class RobustPoseTracker:
             if remembered is not None and remembered[1][i]:
                 track.appearance, track.appearance_count = remembered[0][i], \
                     track.appearance_count + 1
-            if not track.confirmed and track.hits >= self.min_hits:
+            track.strong = track.strong or bool(self._strong[column])
+            if not track.confirmed and track.hits >= (
+                    self.min_hits if track.strong else self.weak_min_hits):
                 self._confirm(track)
 
     def _remember_appearance(self, track: TrackState, descriptor: np.ndarray) -> None:
@@ -402,7 +418,13 @@ class RobustPoseTracker:
                                    sorted(used), self.oks_sigmas, self.merge_oks,
                                    self.keypoint_score_threshold) if self.merge_frames else \
             np.zeros(len(poses), bool)
-        for column in np.flatnonzero(self._starts & ~duplicates).tolist():
+        confident = np.asarray(poses.box_scores) >= self.high_score
+        starts = confident & self._clear & ~duplicates
+        if (starts & ~self._strong).any() and any(t.confirmed for t in self._tracks):
+            known = np.stack([t.box_xyxy for t in self._tracks if t.confirmed])
+            near = (iou_matrix(poses.boxes_xyxy, known) > WEAK_START_IOU).any(axis=1)
+            starts &= self._strong | ~near    # a weak box on a known person is part of them
+        for column in np.flatnonzero(starts).tolist():
             if column in used:
                 continue
             box = np.asarray(poses.boxes_xyxy[column], np.float64)
@@ -411,7 +433,7 @@ class RobustPoseTracker:
                            scores=np.asarray(poses.keypoint_scores[column]),
                            area=float(self._areas[column]),
                            box_xyxy=box, box_score=float(poses.box_scores[column]),
-                           last_seen_s=now_s)
+                           last_seen_s=now_s, strong=bool(self._strong[column]))
             self._next_uid += 1
             if descriptors is not None:
                 self._remember_appearance(track, descriptors[column])

@@ -33,6 +33,7 @@ class TrackState:
     velocity_xy: Optional[np.ndarray] = None
     appearance: Optional[np.ndarray] = None
     appearance_count: int = 0
+    strong: bool = False         # one of its boxes scored high_score + start_margin
 
     @property
     def confirmed(self) -> bool:

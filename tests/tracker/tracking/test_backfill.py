@@ -92,7 +92,7 @@ def test_the_robust_tracker_writes_a_new_person_from_their_first_frame():
             index=index, name=str(index), poses=poses[kept], track_ids=track_ids[kept],
             tentative=tentative, confirmed=confirmed))]
     out += [r for _, r in held.flush()]
-    assert tracker.confirmation_delay == 2
+    assert tracker.confirmation_delay == 9      # weak_min_hits 10 - 1
     assert _ids(out) == [[0]] * 5 + [[0, 1]] * 7
     assert all(np.all(r.poses.keypoints[:, 0, 0] < 270) for r in out)   # no ghost written
 

@@ -295,12 +295,22 @@ def test_a_visible_track_keeps_its_pose_before_a_lost_one_is_offered_it(visible_
     assert ids[10] == expected
 
 
-@pytest.mark.parametrize("start_margin, expected", [(0.0, [0, 1]), (0.15, [0, -1])])
-def test_a_new_track_needs_a_box_score_start_margin_above_high_score(start_margin, expected):
-    # B appears at frame 3 with a box score of 0.4: confident (high_score 0.3) but below 0.45
-    people = [[person(50, 100)]] * 3 + [[person(50, 100), person(200, 100, score=0.4)]] * 4
-    ids = run(make(min_hits=3, start_margin=start_margin), people)
-    assert ids[-1] == expected
+@pytest.mark.parametrize("start_margin, confirmed_at", [(0.0, 5), (0.15, 12)])
+def test_a_track_of_weak_boxes_needs_weak_min_hits_frames(start_margin, confirmed_at):
+    # B appears at frame 3 with a box score of 0.4: confident (high_score 0.3) but below
+    # high_score + 0.15, so with that margin it needs weak_min_hits (10) frames, not 3
+    people = [[person(50, 100)]] * 3 + [[person(50, 100), person(200, 100, score=0.4)]] * 12
+    ids = run(make(min_hits=3, weak_min_hits=10, start_margin=start_margin), people)
+    assert [frame[1] for frame in ids[3:]] == \
+        [-1] * (confirmed_at - 3) + [1] * (15 - confirmed_at)
+
+
+def test_a_weak_box_over_a_tracked_person_starts_no_track():
+    # a box scored 0.35 half over A (IoU 0.6 with A's box) for 12 frames: part of A, no id
+    people = [[person(50, 100)]] * 3 + [[person(50, 100), person(58, 100, score=0.35)]] * 12
+    tracker = make(min_hits=3, weak_min_hits=10, merge_frames=0)
+    ids = run(tracker, people)
+    assert all(frame == [0, -1] for frame in ids[3:])
 
 
 @pytest.mark.parametrize("appearance_reach, expected", [(2.0, [-1]), (0.0, [0])])
@@ -319,10 +329,12 @@ def test_the_colour_cue_gives_no_lost_id_to_a_person_out_of_reach(appearance_rea
     assert ids.tolist() == expected
 
 
-@pytest.mark.parametrize("start_margin, expected", [(0.15, [-1]), (0.0, [0])])
-def test_a_weak_box_does_not_revive_a_lost_track(start_margin, expected):
+@pytest.mark.parametrize("start_margin, first_score, expected",
+                         [(0.15, 0.9, [-1]), (0.0, 0.9, [0]), (0.15, 0.35, [0])])
+def test_a_weak_box_revives_only_a_lost_track_of_weak_boxes(start_margin, first_score,
+                                                            expected):
     tracker = make(start_margin=start_margin, appearance_weight=0.0)
-    run(tracker, [[person(100, 120)]] * 5)
+    run(tracker, [[person(100, 120, score=first_score)]] * 5)   # confirmed at the start
     tracker.update(frame_poses(), frame=frame_at(5))                      # id 0 lost
     ids = tracker.update(frame_poses(person(101, 120, score=0.35)), frame=frame_at(6))
     assert ids.tolist() == expected
