@@ -2,44 +2,33 @@
 
 Same protocol as ``PoseTracker`` (``warp``, ``propagated_poses``, ``update``, ``reset``), so
 the ``Pipeline`` runs either. Per frame, ``update`` runs the numbered steps below; each
-addition over the paper is one constructor argument:
+addition over the paper is one constructor argument (see the class for its trade-off):
 
-1. Lifecycle: a new person's track is *tentative* until matched in ``min_hits`` consecutive
-   frames (at the start of a video, tracks are confirmed at once); tentative poses get id -1
-   (a false detection of a frame or two never becomes an id) and are reported by
-   ``tentative()``: ``tracker.tracking.backfill`` writes them with the id once the track is
-   confirmed, so a new person is written from their first frame, ``confirmation_delay``
-   frames late. A confirmed track not matched is *lost*: kept for ``max_lost_s`` seconds of
-   video time (frame-rate aware), then retired.
-2. Motion while unseen: a lost track's pose is moved every frame by its own velocity (the
-   median motion of its joints between matched frames, in px per second of video time,
-   smoothed, at most ``max_speed`` body sizes per second) plus the camera's motion; while
-   visible, the optical flow moves it (as in the paper), or its velocity when there is no
-   flow. The OKS gate widens with time unseen (``gate_growth``: the pose area grows by that
-   fraction per second unseen).
-3. Two-stage association (ByteTrack's insight, on poses): poses whose box score is at least
-   ``high_score`` are matched first to confirmed tracks (with ``visible_first``, to the
-   tracks seen in the previous frame, then to the lost ones); then the other poses to the
-   tracks still free, only; the remaining confident poses are matched to tentative
-   tracks, and the rest of them start tentative tracks if their pose is clear (mean
-   keypoint score at least ``min_start_confidence``: not a box on nobody). A box scored
-   below ``high_score + start_margin`` is *weak* (ByteTrack's new-track threshold is its
-   high threshold + 0.1): a track none of whose boxes was strong needs ``weak_min_hits``
-   frames to be confirmed, a weak box overlapping a confirmed track's box (IoU above
-   ``WEAK_START_IOU``) starts none, and a weak box revives only a lost track of weak boxes. Low-confidence
-   poses never start a track (id -1: not written), and a pose that is not clear never
-   takes a lost track's id.
-4. Appearance: torso and legs colour histograms (``tracker.tracking.appearance``), or a ReID
-   ONNX model's embedding, kept per track (a running mean); the similarity of a pose to a
-   *lost* track is ``(1 - appearance_weight) * OKS + appearance_weight * appearance`` for
-   poses within its reach (``appearance_reach``: where its person could have got to at
-   ``max_speed``), so a person re-appearing near where they were predicted and dressed the
-   same gets the id back, and one entering far away does not.
-5. One track per person: two confirmed tracks whose poses have OKS above ``merge_oks`` for
-   ``merge_frames`` consecutive frames are merged: the younger is retired and its pose gets
-   id -1, the older id is kept.
-6. Camera motion: the median flow (``global_motion``) is the camera's motion; it moves lost
-   tracks too, so a panning camera does not read as everyone moving.
+1. Lifecycle: a track is *tentative* until matched in ``min_hits`` consecutive frames
+   (``weak_min_hits`` for a track of weak boxes only; at the start of a video at once). Its
+   poses get id -1 and are reported by ``tentative()``, and ``tracker.tracking.backfill``
+   writes them with the id once it is confirmed: a new person is written from their first
+   frame, ``confirmation_delay`` frames late. An unmatched confirmed track is *lost* for
+   ``max_lost_s`` seconds of video time, then retired.
+2. Motion while unseen: a lost track moves by its velocity (median joint motion, px per
+   second, at most ``max_speed`` body sizes per second) plus the camera's motion; a visible
+   one by the optical flow (as in the paper), or its velocity without flow. The OKS gate
+   widens with time unseen (``gate_growth``).
+3. Two-stage association (ByteTrack's insight, on poses): poses with a box score of at least
+   ``high_score`` go first to confirmed tracks (``visible_first``: those seen last frame
+   before the lost ones), the others to the tracks left free only, then confident poses to
+   tentative tracks; the rest start tentative tracks if their pose is clear
+   (``min_start_confidence``). Boxes below ``high_score + start_margin`` are weak: they start
+   no track over a confirmed person (IoU above ``WEAK_START_IOU``) and revive only lost
+   tracks of weak boxes; a pose that is not clear never takes a lost track's id.
+4. Appearance: torso and legs colour histograms (``tracker.tracking.appearance``) or a ReID
+   model's embedding, a running mean per track; a *lost* track's similarity is
+   ``(1 - appearance_weight) * OKS + appearance_weight * appearance`` for poses within its
+   reach (``appearance_reach``: where its person could have got to).
+5. One track per person (``tracker.tracking.merging``): two confirmed tracks with pose OKS
+   above ``merge_oks`` for ``merge_frames`` frames are merged, the older id kept.
+6. Camera motion: the median flow (``global_motion``) moves lost tracks too, so a panning
+   camera does not read as everyone moving.
 
 Public ids are 0, 1, 2, ... in order of confirmation (tentative tracks that die take none).
 """
@@ -74,8 +63,8 @@ class RobustPoseTracker:
         oks_sigmas: (K,) OKS constants of the keypoint set.
         min_similarity: pairs below this never match (OKS, or the appearance blend).
         min_hits: consecutive matched frames that confirm a track (1: at once). Higher
-            suppresses ids of short false detections; each new person is written from their
-            ``min_hits``-th frame.
+            suppresses ids of short false detections; with ``tracker.tracking.backfill``
+            each new person is still written from their first frame, only later.
         max_lost_s: seconds a lost track waits for its person (longer: ids survive longer
             occlusions, but a new person entering where one left may take the old id).
         gate_growth: pose-area growth per second unseen for the OKS gate of lost tracks.
@@ -332,10 +321,9 @@ class RobustPoseTracker:
                                      np.stack([t.box_xyxy for t in self._tracks]), threshold)
         centres = pose_centres(poses.keypoints, poses.keypoint_scores, poses.boxes_xyxy,
                                threshold)
-        sizes = np.sqrt([t.area for t in self._tracks])
-        reach = self.appearance_reach * (1 + self.max_speed * unseen_s) * sizes
-        distance = np.linalg.norm(track_centres[:, None] - centres[None], axis=2)
-        return distance <= reach[:, None]
+        reach = self.appearance_reach * (1 + self.max_speed * unseen_s) * np.sqrt(
+            [t.area for t in self._tracks])
+        return np.linalg.norm(track_centres[:, None] - centres[None], axis=2) <= reach[:, None]
 
     def _associate(self, poses: Poses, descriptors, now_s: float):
         """(rows, columns) of the matched (track, pose) pairs, over the stages (module
