@@ -48,7 +48,7 @@ class DuplicateTracks:
     def younger_duplicates(self, tracks: list) -> list:
         """Of the visible confirmed ``tracks`` (``TrackState``), the younger of each pair
         whose poses were duplicates for ``frames`` frames in a row, this one included."""
-        seen, retired = set(), []
+        seen, retired, gone = set(), [], set()
         if len(tracks) >= 2:
             keypoints = np.stack([t.keypoints for t in tracks])
             scores = np.stack([t.scores for t in tracks])
@@ -60,7 +60,8 @@ class DuplicateTracks:
                 pair = (older.uid, younger.uid)
                 seen.add(pair)
                 self._counts[pair] = self._counts.get(pair, 0) + 1
-                if self._counts[pair] >= self.frames and younger not in retired:
+                if self._counts[pair] >= self.frames and younger.uid not in gone:
                     retired.append(younger)
+                    gone.add(younger.uid)
         self._counts = {pair: n for pair, n in self._counts.items() if pair in seen}
         return retired

@@ -156,7 +156,6 @@ class RobustPoseTracker:
         self._areas = np.zeros(0)      # pose areas of the frame being updated
         self._clear = np.zeros(0, bool)   # its poses clear enough to start or revive a track
         self._strong = np.zeros(0, bool)  # its poses with a box score of high + margin
-        self._starts = np.zeros(0, bool)  # both: may revive a lost track
         self._duplicate_tracks.reset()
         self._tentative_keys = np.zeros(0, np.int64)
         self._confirmed_now: dict[int, int] = {}
@@ -234,7 +233,6 @@ class RobustPoseTracker:
         self._clear = pose_confidence(poses.keypoint_scores,
                                       self.keypoint_score_threshold) >= self.min_start_confidence
         self._strong = np.asarray(poses.box_scores) >= self.high_score + self.start_margin
-        self._starts = self._clear & self._strong
         descriptors = self._descriptors(poses, frame)            # 4. appearance
         rows, columns = self._associate(poses, descriptors, now_s)   # 3. two stages
         self._confirmed_now = {}
@@ -408,13 +406,12 @@ class RobustPoseTracker:
             np.zeros(len(poses), bool)
         confident = np.asarray(poses.box_scores) >= self.high_score
         starts = confident & self._clear & ~duplicates
+        starts[list(used)] = False
         if (starts & ~self._strong).any() and any(t.confirmed for t in self._tracks):
             known = np.stack([t.box_xyxy for t in self._tracks if t.confirmed])
             near = (iou_matrix(poses.boxes_xyxy, known) > WEAK_START_IOU).any(axis=1)
             starts &= self._strong | ~near    # a weak box on a known person is part of them
         for column in np.flatnonzero(starts).tolist():
-            if column in used:
-                continue
             box = np.asarray(poses.boxes_xyxy[column], np.float64)
             track = TrackState(uid=self._next_uid, keypoints=np.asarray(poses.keypoints[column]),
                            predicted=np.asarray(poses.keypoints[column]),
