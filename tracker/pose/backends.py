@@ -72,7 +72,12 @@ class TorchHeatmapNet:
 def onnx_session_options(threads: int = 0):
     """onnxruntime session options; ``threads`` > 0 fixes the intra-op thread count (0 lets
     onnxruntime use one per core). On a small CPU shared with a capture thread, the optical
-    flow and torch, 1 thread can be faster than all cores (see the webcam benchmark)."""
+    flow and torch, 1 thread can be faster than all cores (see the webcam benchmark).
+
+    The intra-op threads sleep between calls instead of spinning (onnxruntime's default is
+    to spin): the pipeline runs the detector, the pose calls, the optical flow and torch side
+    by side, and a spinning pool takes cores the others need. Same outputs;
+    ``python -m benchmarks.bench_pipeline --overlap`` measures it."""
     import onnxruntime as ort
 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
@@ -80,6 +85,7 @@ def onnx_session_options(threads: int = 0):
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 

@@ -150,11 +150,13 @@ class TopDownPoseEstimator:
             (N, K, h', w') float32 heatmaps on the CPU (flip-fused when the flip test ran).
         """
         flip_test = self.flip_test if flip_test is None else flip_test
-        if self.channel_order == "rgb":
-            crops_bgr = crops_bgr[..., ::-1]
         pixels = torch.from_numpy(np.ascontiguousarray(crops_bgr)).to(self.device)
-        batch = pixels.permute(0, 3, 1, 2).to(torch.float32).div(255)
-        batch = batch.sub(self._mean).div(self._std)
+        if self.channel_order == "rgb":
+            pixels = pixels.flip(3)
+        # (N, 3, h, w) in channels-last strides; the same values as mmpose's ToTensor +
+        # NormalizeTensor, computed in place (half the time of a copy per step)
+        batch = pixels.to(torch.float32, copy=True).div_(255).permute(0, 3, 1, 2)
+        batch = batch.sub_(self._mean).div_(self._std)
         heatmaps = self.network(batch)
         if flip_test:
             flipped = self.network(batch.flip(3))

@@ -166,12 +166,10 @@ class ReidModel:
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
         import onnxruntime
         from tracker.errors import MissingFileError
+        from tracker.pose.backends import onnx_session_options
         if not os.path.isfile(path):
             raise MissingFileError(f"ReID model {path} does not exist")
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self._session = onnxruntime.InferenceSession(str(path), options,
+        self._session = onnxruntime.InferenceSession(str(path), onnx_session_options(threads),
                                                      providers=["CPUExecutionProvider"])
         shape = self._session.get_inputs()[0].shape
         self.crop_size_hw = tuple(v if isinstance(v, int) else d

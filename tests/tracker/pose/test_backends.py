@@ -6,7 +6,8 @@ import torch
 
 from tests.shared_data import shared_path
 from tracker.checkpoint import CheckpointError
-from tracker.pose.backends import OnnxHeatmapNet, TorchHeatmapNet, resolve_device
+from tracker.pose.backends import (OnnxHeatmapNet, TorchHeatmapNet, onnx_session_options,
+                                    resolve_device)
 
 ONNX = ("models", "pp-tinypose-256x192", "pp_tinypose_256x192.onnx")
 
@@ -61,6 +62,15 @@ def test_onnx_thread_count_option():
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="onnx_threads"):
             OnnxHeatmapNet(path, None, None, torch.device("cpu"), threads=bad)
+
+
+@pytest.mark.parametrize("threads, expected", [(0, 0), (3, 3)])
+def test_onnx_session_options_fix_threads_and_do_not_spin(threads, expected):
+    """The intra-op pool sleeps between calls: a spinning pool takes the cores that the
+    detector, the other pose calls and the flow need (benchmarks/overlap_table.py)."""
+    options = onnx_session_options(threads)
+    assert options.intra_op_num_threads == expected
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_onnx_runs_of_a_fixed_batch_model_give_the_same_heatmaps(monkeypatch):
