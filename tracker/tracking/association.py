@@ -112,3 +112,34 @@ def match_hungarian(similarity: np.ndarray, min_similarity: float):
 
 #: Matchers by name, for configuration files.
 MATCHERS = {"greedy": match_greedy, "hungarian": match_hungarian}
+
+
+def match_in_stages(similarity: np.ndarray, stages, min_similarity: float,
+                    matcher=match_hungarian) -> tuple[np.ndarray, np.ndarray]:
+    """A cascade of matchings (ByteTrack's two stages, generalised): each stage matches its
+    tracks still free to its detections still free.
+
+    Args:
+        similarity: (T, D) track-detection similarity.
+        stages: sequence of (tracks (T,) bool, detections (D,) bool) masks, in order.
+        min_similarity, matcher: as for ``match_hungarian``.
+
+    Returns:
+        (rows (L,), columns (L,)) int64: track row ``rows[i]`` took detection ``columns[i]``,
+        stage by stage.
+    """
+    similarity = np.asarray(similarity, np.float64)
+    free_tracks = np.ones(similarity.shape[0], bool)
+    free_detections = np.ones(similarity.shape[1], bool)
+    rows, columns = [], []
+    for track_mask, detection_mask in stages:
+        tracks = np.flatnonzero(track_mask & free_tracks)
+        detections = np.flatnonzero(detection_mask & free_detections)
+        if len(tracks) == 0 or len(detections) == 0:
+            continue
+        matches, _, _ = matcher(similarity[np.ix_(tracks, detections)], min_similarity)
+        rows += tracks[matches[:, 0]].tolist()
+        columns += detections[matches[:, 1]].tolist()
+        free_tracks[tracks[matches[:, 0]]] = False
+        free_detections[detections[matches[:, 1]]] = False
+    return np.array(rows, np.int64), np.array(columns, np.int64)

@@ -62,6 +62,21 @@ class PropagatedPoses:
         return PropagatedPoses(track_ids=self.track_ids[index], poses=self.poses[index],
                                frames_propagated=self.frames_propagated[index])
 
+    @classmethod
+    def moved(cls, *, track_ids, keypoints_xy: np.ndarray, moved_xy: np.ndarray,
+              keypoint_scores, boxes_xyxy, box_scores, frames_propagated) -> "PropagatedPoses":
+        """T tracks' last poses ``keypoints_xy`` (T, K, 2) moved to ``moved_xy`` (T, K, 2);
+        each last box (T, 4) moves by the mean motion of its pose's finite keypoints.
+        track_ids, box_scores, frames_propagated: (T,); keypoint_scores: (T, K)."""
+        motion = moved_xy - keypoints_xy
+        finite = np.isfinite(motion).all(axis=2, keepdims=True)
+        shift = np.where(finite, motion, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+        poses = Poses(keypoints=moved_xy, keypoint_scores=keypoint_scores,
+                      boxes_xyxy=boxes_xyxy + np.tile(shift, 2),
+                      box_scores=np.asarray(box_scores, np.float32))
+        return cls(track_ids=np.asarray(track_ids, np.int64), poses=poses,
+                   frames_propagated=np.asarray(frames_propagated, np.int64))
+
 
 class PoseTracker:
     """Associates the poses of consecutive frames.
@@ -144,16 +159,14 @@ class PoseTracker:
         recent = [t for t in self._tracks if t.frames_unseen == 0]
         if not recent:
             return PropagatedPoses.empty(len(self.oks_sigmas))
-        warped = np.stack([t.warped[-1] for t in recent])
-        motion = warped - np.stack([t.keypoints[-1] for t in recent])
-        finite = np.isfinite(motion).all(axis=2, keepdims=True)
-        shift = np.where(finite, motion, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
-        poses = Poses(keypoints=warped, keypoint_scores=np.stack([t.scores[-1] for t in recent]),
-                      boxes_xyxy=np.stack([t.box_xyxy for t in recent]) + np.tile(shift, 2),
-                      box_scores=np.array([t.box_score for t in recent], np.float32))
-        return PropagatedPoses(
-            track_ids=np.array([t.track_id for t in recent], np.int64), poses=poses,
-            frames_propagated=np.array([t.frames_propagated for t in recent], np.int64))
+        return PropagatedPoses.moved(
+            track_ids=[t.track_id for t in recent],
+            keypoints_xy=np.stack([t.keypoints[-1] for t in recent]),
+            moved_xy=np.stack([t.warped[-1] for t in recent]),
+            keypoint_scores=np.stack([t.scores[-1] for t in recent]),
+            boxes_xyxy=np.stack([t.box_xyxy for t in recent]),
+            box_scores=[t.box_score for t in recent],
+            frames_propagated=[t.frames_propagated for t in recent])
 
     def _similarity(self, poses: Poses) -> np.ndarray:
         if self.similarity == "iou":

@@ -19,12 +19,11 @@ addition over the paper is one constructor argument (see the class for its trade
    before the lost ones), the others to the tracks left free only, then confident poses to
    tentative tracks; the rest start tentative tracks if their pose is clear
    (``min_start_confidence``). Boxes below ``high_score + start_margin`` are weak: they start
-   no track over a confirmed person (IoU above ``WEAK_START_IOU``) and revive only lost
+   no track over a confirmed person (IoU above ``weak_start_iou``) and revive only lost
    tracks of weak boxes; a pose that is not clear never takes a lost track's id.
-4. Appearance: torso and legs colour histograms (``tracker.tracking.appearance``) or a ReID
-   model's embedding, a running mean per track; a *lost* track's similarity is
-   ``(1 - appearance_weight) * OKS + appearance_weight * appearance`` for poses within its
-   reach (``appearance_reach``: where its person could have got to).
+4. Appearance (``tracker.tracking.track_similarity``): colour histograms or a ReID
+   embedding, a running mean per track, blended into a *lost* track's OKS
+   (``appearance_weight``) for poses within its reach (``appearance_reach``).
 5. One track per person (``tracker.tracking.merging``): two confirmed tracks with pose OKS
    above ``merge_oks`` for ``merge_frames`` frames are merged, the older id kept.
 6. Camera motion: the median flow (``global_motion``) moves lost tracks too, so a panning
@@ -39,21 +38,18 @@ from typing import Callable, Optional
 import numpy as np
 
 from tracker.boxes import box_areas, iou_matrix
-from tracker.tracking.appearance import (appearance_similarity, colour_descriptors,
-                                         running_descriptors)
-from tracker.tracking.association import match_hungarian, oks_matrix
+from tracker.tracking.appearance import colour_descriptors, running_descriptors
+from tracker.tracking.association import match_in_stages
 from tracker.tracking.flow import global_motion, warp_points
 from tracker.tracking.merging import DuplicateTracks, duplicated_by
 from tracker.tracking.pose_tracker import PropagatedPoses
 from tracker.tracking.propagation import pose_confidence
-from tracker.tracking.track_state import TrackState, observed_velocities, pose_centres
+from tracker.tracking.track_similarity import TrackSimilarity
+from tracker.tracking.track_state import TrackState, observed_velocities
 from tracker.types import Frame, Poses
 
 #: Frame rate assumed when ``update`` is given no frame (no timestamps).
 ASSUMED_FPS = 30.0
-#: A weak box (below ``high_score + start_margin``) overlapping a confirmed track's last box
-#: by more than this IoU starts no track: it is part of a known person or a box on two.
-WEAK_START_IOU = 0.3
 
 
 class RobustPoseTracker:
@@ -97,6 +93,10 @@ class RobustPoseTracker:
             Higher: fewer false ids, but more people are written later or not at all.
         weak_min_hits: consecutive frames that confirm a track of weak boxes only (at least
             ``min_hits``). The results are held that long (``confirmation_delay``).
+        weak_start_iou: a weak box overlapping a confirmed track's last box by more than
+            this IoU starts no track: it is part of a known person or a box on two. Lower
+            drops more distant walkers in a crowd (0.1: 15.4 people per frame on the street
+            crowd instead of 16.4); 1 turns the rule off.
         appearance_reach: the appearance cue counts for a lost track only where a pose's
             centre is within ``appearance_reach * (1 + max_speed * seconds unseen)`` body
             sizes of the track's predicted centre (0: anywhere the OKS is above 0). Smaller
@@ -112,7 +112,8 @@ class RobustPoseTracker:
                  velocity_smoothing: float = 0.5, max_speed: float = 4.0,
                  min_start_confidence: float = 0.3,
                  visible_first: bool = True, start_margin: float = 0.15,
-                 appearance_reach: float = 2.0, weak_min_hits: int = 10) -> None:
+                 appearance_reach: float = 2.0, weak_min_hits: int = 10,
+                 weak_start_iou: float = 0.3) -> None:
         for name, value in (("min_hits", min_hits), ("weak_min_hits", weak_min_hits)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
@@ -126,7 +127,7 @@ class RobustPoseTracker:
                             ("appearance_weight", appearance_weight), ("merge_oks", merge_oks),
                             ("velocity_smoothing", velocity_smoothing),
                             ("min_start_confidence", min_start_confidence),
-                            ("start_margin", start_margin)):
+                            ("start_margin", start_margin), ("weak_start_iou", weak_start_iou)):
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         self.oks_sigmas = np.asarray(oks_sigmas, np.float64)
@@ -137,13 +138,17 @@ class RobustPoseTracker:
         self.appearance_reach = appearance_reach
         self.visible_first = bool(visible_first)
         self.merge_oks, self.merge_frames = merge_oks, merge_frames
+        self._similarity = TrackSimilarity(
+            sigmas=self.oks_sigmas, keypoint_score_threshold=keypoint_score_threshold,
+            gate_growth=gate_growth, appearance_weight=appearance_weight,
+            appearance_reach=appearance_reach, max_speed=max_speed)
         self._duplicate_tracks = DuplicateTracks(sigmas=self.oks_sigmas, min_oks=merge_oks,
                                                  frames=merge_frames,
                                                  min_score=keypoint_score_threshold)
         self.keypoint_score_threshold, self.min_area = keypoint_score_threshold, float(min_area)
         self.velocity_smoothing, self.max_speed = velocity_smoothing, max_speed
         self.min_start_confidence = min_start_confidence
-        self.start_margin = start_margin
+        self.start_margin, self.weak_start_iou = start_margin, weak_start_iou
         self.reset()
 
     def reset(self) -> None:
@@ -198,16 +203,14 @@ class RobustPoseTracker:
         recent = [t for t in self._tracks if t.frames_unseen == 0]
         if not recent:
             return PropagatedPoses.empty(len(self.oks_sigmas))
-        predicted = np.stack([t.predicted for t in recent])
-        motion = predicted - np.stack([t.keypoints for t in recent])
-        finite = np.isfinite(motion).all(axis=2, keepdims=True)
-        shift = np.where(finite, motion, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
-        poses = Poses(keypoints=predicted, keypoint_scores=np.stack([t.scores for t in recent]),
-                      boxes_xyxy=np.stack([t.box_xyxy for t in recent]) + np.tile(shift, 2),
-                      box_scores=np.array([t.box_score for t in recent], np.float32))
-        return PropagatedPoses(
-            track_ids=np.array([t.track_id for t in recent], np.int64), poses=poses,
-            frames_propagated=np.array([t.frames_propagated for t in recent], np.int64))
+        return PropagatedPoses.moved(
+            track_ids=[t.track_id for t in recent],
+            keypoints_xy=np.stack([t.keypoints for t in recent]),
+            moved_xy=np.stack([t.predicted for t in recent]),
+            keypoint_scores=np.stack([t.scores for t in recent]),
+            boxes_xyxy=np.stack([t.box_xyxy for t in recent]),
+            box_scores=[t.box_score for t in recent],
+            frames_propagated=[t.frames_propagated for t in recent])
 
     def update(self, poses: Poses, propagated: Optional[np.ndarray] = None,
                frame: Optional[Frame] = None, timestamp_s: Optional[float] = None) -> np.ndarray:
@@ -279,78 +282,24 @@ class RobustPoseTracker:
             return None
         return colour_descriptors(frame.image, poses.keypoints, poses.keypoint_scores)
 
-    def _similarity(self, poses: Poses, descriptors, now_s: float,
-                    lost: np.ndarray) -> np.ndarray:
-        """(T, N): OKS of predicted track poses (gate widened while unseen), blended with
-        appearance for lost tracks; ``lost``: (T,) bool, the tracks unseen last frame."""
-        if not self._tracks or len(poses) == 0:
-            return np.zeros((len(self._tracks), len(poses)))
-        unseen_s = np.where(lost, now_s - np.array([t.last_seen_s for t in self._tracks]), 0.0)
-        areas = np.array([t.area for t in self._tracks]) * (1 + self.gate_growth * unseen_s)
-        pose_areas = self._areas
-        oks = oks_matrix(np.stack([t.predicted for t in self._tracks]), poses.keypoints, areas,
-                         pose_areas, self.oks_sigmas, np.stack([t.scores for t in self._tracks]),
-                         poses.keypoint_scores, self.keypoint_score_threshold)
-        if lost.any():   # a pose that could not start a track never revives a lost one
-            weak_track = ~np.array([t.strong for t in self._tracks], bool)
-            revives = self._clear[None, :] & (self._strong[None, :] | weak_track[:, None])
-            oks = np.where(lost[:, None] & ~revives, 0.0, oks)
-        if descriptors is None:
-            return oks
-        remembered = lost & np.array([t.appearance is not None for t in self._tracks], bool)
-        if not remembered.any():
-            return oks
-        stored = np.stack([t.appearance if t.appearance is not None else
-                           np.zeros(descriptors.shape[1], np.float32) for t in self._tracks])
-        looks = appearance_similarity(stored, descriptors)
-        blended = (1 - self.appearance_weight) * oks + self.appearance_weight * np.nan_to_num(
-            looks, nan=0.5)
-        near = (oks > 0) & self._within_reach(poses, unseen_s)   # appearance never matches
-        return np.where(remembered[:, None] & near, blended, oks)  # a person out of reach
-
-    def _within_reach(self, poses: Poses, unseen_s: np.ndarray) -> np.ndarray:
-        """(T, N) bool: pose n's centre is within ``appearance_reach`` x (1 + ``max_speed``
-        x seconds unseen) body sizes of track t's predicted centre (0: everywhere)."""
-        if self.appearance_reach == 0:
-            return np.ones((len(self._tracks), len(poses)), bool)
-        threshold = self.keypoint_score_threshold
-        track_centres = pose_centres(np.stack([t.predicted for t in self._tracks]),
-                                     np.stack([t.scores for t in self._tracks]),
-                                     np.stack([t.box_xyxy for t in self._tracks]), threshold)
-        centres = pose_centres(poses.keypoints, poses.keypoint_scores, poses.boxes_xyxy,
-                               threshold)
-        reach = self.appearance_reach * (1 + self.max_speed * unseen_s) * np.sqrt(
-            [t.area for t in self._tracks])
-        return np.linalg.norm(track_centres[:, None] - centres[None], axis=2) <= reach[:, None]
-
     def _associate(self, poses: Poses, descriptors, now_s: float):
         """(rows, columns) of the matched (track, pose) pairs, over the stages (module
         docstring, 3)."""
         lost = np.array([t.frames_unseen > 0 for t in self._tracks], bool)
-        similarity = self._similarity(poses, descriptors, now_s, lost)
+        weak_track = ~np.array([t.strong for t in self._tracks], bool)   # a pose that could
+        revives = self._clear[None, :] & (   # not start a track never revives a lost one
+            self._strong[None, :] | weak_track[:, None])
+        similarity = self._similarity(self._tracks, poses, pose_areas=self._areas, lost=lost,
+                                      revives=revives, descriptors=descriptors, now_s=now_s)
         confident = np.asarray(poses.box_scores) >= self.high_score
         established = np.array([t.confirmed for t in self._tracks], bool)
-        rows, columns = [], []
-        free_tracks = np.ones(len(self._tracks), bool)
-        free_poses = np.ones(len(poses), bool)
         if self.visible_first:     # a lost track takes no pose a visible track explains
             stages = ((established & ~lost, confident), (established & lost, confident),
                       (established, ~confident), (~established, confident))
         else:
             stages = ((established, confident), (established, ~confident),
                       (~established, confident))
-        for track_mask, pose_mask in stages:
-            t_index = np.flatnonzero(track_mask & free_tracks)
-            p_index = np.flatnonzero(pose_mask & free_poses)
-            if len(t_index) == 0 or len(p_index) == 0:
-                continue
-            matches, _, _ = match_hungarian(similarity[np.ix_(t_index, p_index)],
-                                            self.min_similarity)
-            for a, b in matches:
-                rows.append(t_index[a])
-                columns.append(p_index[b])
-                free_tracks[t_index[a]] = free_poses[p_index[b]] = False
-        return np.array(rows, np.int64), np.array(columns, np.int64)
+        return match_in_stages(similarity, stages, self.min_similarity)
 
     def _observe(self, rows: np.ndarray, columns: np.ndarray, poses: Poses, descriptors,
                  now_s: float) -> None:
@@ -367,29 +316,18 @@ class RobustPoseTracker:
             [t.appearance for t in tracks], np.array([t.appearance_count for t in tracks]),
             np.asarray(descriptors, np.float32)[columns])
         for i, (track, column) in enumerate(zip(tracks, columns.tolist())):
-            if moving[i]:
-                track.velocity_xy = steps[i] if track.velocity_xy is None else (
-                    (1 - self.velocity_smoothing) * track.velocity_xy
-                    + self.velocity_smoothing * steps[i])
-            track.keypoints = track.predicted = np.asarray(poses.keypoints[column], np.float32)
-            track.scores = np.asarray(poses.keypoint_scores[column], np.float32)
-            track.area = float(self._areas[column])
-            track.box_xyxy, track.box_score = boxes[i], float(poses.box_scores[column])
-            track.hits = track.hits + 1 if track.frames_unseen == 0 else 1
-            track.frames_unseen, track.last_seen_s = 0, now_s
+            track.observe(poses.keypoints[column], poses.keypoint_scores[column],
+                          area=float(self._areas[column]), box_xyxy=boxes[i],
+                          box_score=float(poses.box_scores[column]), now_s=now_s,
+                          strong=bool(self._strong[column]),
+                          velocity_xy=steps[i] if moving[i] else None,
+                          velocity_smoothing=self.velocity_smoothing)
             if remembered is not None and remembered[1][i]:
                 track.appearance, track.appearance_count = remembered[0][i], \
                     track.appearance_count + 1
-            track.strong = track.strong or bool(self._strong[column])
             if not track.confirmed and track.hits >= (
                     self.min_hits if track.strong else self.weak_min_hits):
                 self._confirm(track)
-
-    def _remember_appearance(self, track: TrackState, descriptor: np.ndarray) -> None:
-        """A new track's first descriptor (an all-zero one is unknown)."""
-        if np.any(descriptor):
-            track.appearance_count = 1
-            track.appearance = np.asarray(descriptor, np.float32).copy()
 
     def _confirm(self, track: TrackState) -> None:
         track.track_id = self._next_id
@@ -409,19 +347,16 @@ class RobustPoseTracker:
         starts[list(used)] = False
         if (starts & ~self._strong).any() and any(t.confirmed for t in self._tracks):
             known = np.stack([t.box_xyxy for t in self._tracks if t.confirmed])
-            near = (iou_matrix(poses.boxes_xyxy, known) > WEAK_START_IOU).any(axis=1)
+            near = (iou_matrix(poses.boxes_xyxy, known) > self.weak_start_iou).any(axis=1)
             starts &= self._strong | ~near    # a weak box on a known person is part of them
         for column in np.flatnonzero(starts).tolist():
-            box = np.asarray(poses.boxes_xyxy[column], np.float64)
-            track = TrackState(uid=self._next_uid, keypoints=np.asarray(poses.keypoints[column]),
-                           predicted=np.asarray(poses.keypoints[column]),
-                           scores=np.asarray(poses.keypoint_scores[column]),
-                           area=float(self._areas[column]),
-                           box_xyxy=box, box_score=float(poses.box_scores[column]),
-                           last_seen_s=now_s, strong=bool(self._strong[column]))
+            track = TrackState.started(
+                self._next_uid, poses.keypoints[column], poses.keypoint_scores[column],
+                area=float(self._areas[column]), box_xyxy=poses.boxes_xyxy[column],
+                box_score=float(poses.box_scores[column]), now_s=now_s,
+                strong=bool(self._strong[column]),
+                descriptor=None if descriptors is None else descriptors[column])
             self._next_uid += 1
-            if descriptors is not None:
-                self._remember_appearance(track, descriptors[column])
             if self.min_hits <= 1 or self._frames_seen < self.min_hits:
                 self._confirm(track)     # at the start of a video there is no history to wait for
             self._tracks.append(track)

@@ -35,9 +35,40 @@ class TrackState:
     appearance_count: int = 0
     strong: bool = False         # one of its boxes scored high_score + start_margin
 
+    @classmethod
+    def started(cls, uid: int, keypoints_xy: np.ndarray, scores: np.ndarray, *, area: float,
+                box_xyxy: np.ndarray, box_score: float, now_s: float, strong: bool,
+                descriptor: Optional[np.ndarray]) -> "TrackState":
+        """A new (tentative) track from one pose; ``descriptor`` (D,) its appearance (None or
+        all zeros: unknown)."""
+        track = cls(uid=uid, keypoints=np.asarray(keypoints_xy), predicted=np.asarray(
+                        keypoints_xy), scores=np.asarray(scores), area=area,
+                    box_xyxy=np.asarray(box_xyxy, np.float64), box_score=box_score,
+                    last_seen_s=now_s, strong=strong)
+        if descriptor is not None and np.any(descriptor):
+            track.appearance_count = 1
+            track.appearance = np.asarray(descriptor, np.float32).copy()
+        return track
+
     @property
     def confirmed(self) -> bool:
         return self.track_id >= 0
+
+    def observe(self, keypoints_xy: np.ndarray, scores: np.ndarray, *, area: float,
+                box_xyxy: np.ndarray, box_score: float, now_s: float, strong: bool,
+                velocity_xy: Optional[np.ndarray], velocity_smoothing: float) -> None:
+        """The track takes a pose seen at ``now_s``: keypoints_xy (K, 2), scores (K,), its
+        box, and ``velocity_xy`` (2,) px per second measured since last seen (None: not
+        measured), blended into the velocity with weight ``velocity_smoothing``."""
+        if velocity_xy is not None:
+            self.velocity_xy = velocity_xy if self.velocity_xy is None else (
+                (1 - velocity_smoothing) * self.velocity_xy + velocity_smoothing * velocity_xy)
+        self.keypoints = self.predicted = np.asarray(keypoints_xy, np.float32)
+        self.scores = np.asarray(scores, np.float32)
+        self.area, self.box_xyxy, self.box_score = area, box_xyxy, box_score
+        self.hits = self.hits + 1 if self.frames_unseen == 0 else 1
+        self.frames_unseen, self.last_seen_s = 0, now_s
+        self.strong = self.strong or strong
 
 
 def pose_displacements(keypoints_before: np.ndarray, scores_before: np.ndarray,
@@ -117,3 +148,24 @@ def observed_velocities(tracks: list, keypoints_xy: np.ndarray, scores: np.ndarr
     steps = clamped(motion / np.where(moving, elapsed, 1.0)[:, None], [t.area for t in tracks],
                     max_speed)
     return steps, moving
+
+
+def within_reach(track_centres_xy: np.ndarray, pose_centres_xy: np.ndarray,
+                 body_sizes: np.ndarray, unseen_s: np.ndarray, reach: float,
+                 max_speed: float) -> np.ndarray:
+    """(T, N) bool: pose n's centre is within ``reach * (1 + max_speed * unseen_s[t])``
+    body sizes of track t's centre, where its person could have got to (``reach`` 0:
+    everywhere).
+
+    Args:
+        track_centres_xy: (T, 2). pose_centres_xy: (N, 2). body_sizes: (T,) px (sqrt of the
+        box area). unseen_s: (T,) seconds since each track was seen.
+    """
+    track_centres = np.asarray(track_centres_xy, np.float64).reshape(-1, 2)
+    centres = np.asarray(pose_centres_xy, np.float64).reshape(-1, 2)
+    if reach == 0:
+        return np.ones((len(track_centres), len(centres)), bool)
+    limits = reach * (1 + max_speed * np.asarray(unseen_s, np.float64)) * np.asarray(
+        body_sizes, np.float64)
+    distances = np.linalg.norm(track_centres[:, None] - centres[None], axis=2)
+    return distances <= limits[:, None]

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from tracker.tracking.association import match_greedy, match_hungarian, oks_matrix
+from tracker.tracking.association import (match_greedy, match_hungarian, match_in_stages,
+                                          oks_matrix)
 
 SIGMAS = np.full(3, 0.1)
 
@@ -47,3 +48,21 @@ def test_hungarian_gives_the_optimum_where_a_large_forbidden_cost_did_not():
                            [.111, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
     matches, _, _ = match_hungarian(similarity, 0.1)
     assert sorted(matches.tolist()) == [[0, 1], [1, 0]]
+
+
+def test_match_in_stages_matches_each_stage_among_the_free_tracks_and_detections():
+    similarity = np.array([[0.9, 0.8, 0.0],
+                           [0.85, 0.0, 0.0],
+                           [0.0, 0.0, 0.7]])
+    # stage 1: tracks 0-1 with detection 0 only -> track 0 takes it (0.9 > 0.85);
+    # stage 2: every free track with every free detection -> track 2 takes detection 2;
+    # track 1's only good detection is taken, so it stays free
+    stages = [(np.array([True, True, False]), np.array([True, False, False])),
+              (np.ones(3, bool), np.ones(3, bool))]
+    rows, columns = match_in_stages(similarity, stages, 0.5)
+    assert rows.tolist() == [0, 2] and columns.tolist() == [0, 2]
+    # one joint stage instead: the optimum gives track 0 detection 1, track 1 detection 0
+    rows, columns = match_in_stages(similarity, [(np.ones(3, bool), np.ones(3, bool))], 0.5)
+    assert sorted(zip(rows.tolist(), columns.tolist())) == [(0, 1), (1, 0), (2, 2)]
+    empty = match_in_stages(np.zeros((0, 2)), stages[:0], 0.5)
+    assert empty[0].dtype == np.int64 and len(empty[0]) == len(empty[1]) == 0

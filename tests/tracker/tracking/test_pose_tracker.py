@@ -10,7 +10,7 @@ import pytest
 
 from tests.shared_data import shared_path
 from tracker.pose.zoo import keypoint_sets
-from tracker.tracking.pose_tracker import PoseTracker
+from tracker.tracking.pose_tracker import PoseTracker, PropagatedPoses
 from tracker.types import Poses
 
 SIGMAS = keypoint_sets()["posetrack18"].oks_sigmas
@@ -233,3 +233,15 @@ def test_empty_frames():
 def test_invalid_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         PoseTracker(oks_sigmas=SIGMAS, **kwargs)
+
+
+def test_propagated_boxes_move_by_the_mean_motion_of_the_finite_keypoints():
+    before = np.array([[[0.0, 0.0], [10.0, 0.0], [5.0, 5.0]]])
+    moved = before + np.array([[[2.0, 4.0], [4.0, 2.0], [np.nan, np.nan]]])
+    got = PropagatedPoses.moved(track_ids=[3], keypoints_xy=before, moved_xy=moved,
+                                keypoint_scores=np.ones((1, 3)),
+                                boxes_xyxy=np.array([[0.0, 0.0, 10.0, 10.0]]), box_scores=[0.8],
+                                frames_propagated=[2])
+    np.testing.assert_allclose(got.poses.boxes_xyxy, [[3.0, 3.0, 13.0, 13.0]])
+    assert got.track_ids.tolist() == [3] and got.frames_propagated.tolist() == [2]
+    np.testing.assert_array_equal(got.poses.keypoints, moved)

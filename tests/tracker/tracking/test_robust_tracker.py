@@ -162,7 +162,8 @@ def test_appearance_similarity_unknown_parts_and_embeddings():
 
 
 @pytest.mark.parametrize("option,value", [("min_hits", 0), ("max_lost_s", -1.0),
-                                          ("high_score", 1.5), ("appearance_weight", -0.1)])
+                                          ("high_score", 1.5), ("appearance_weight", -0.1),
+                                          ("weak_start_iou", 1.2)])
 def test_bad_options_name_themselves(option, value):
     with pytest.raises(ValueError, match=option):
         make(**{option: value})
@@ -305,12 +306,15 @@ def test_a_track_of_weak_boxes_needs_weak_min_hits_frames(start_margin, confirme
         [-1] * (confirmed_at - 3) + [1] * (15 - confirmed_at)
 
 
-def test_a_weak_box_over_a_tracked_person_starts_no_track():
-    # a box scored 0.35 half over A (IoU 0.6 with A's box) for 12 frames: part of A, no id
+@pytest.mark.parametrize("weak_start_iou, second_id", [(0.3, -1), (0.7, 1)])
+def test_a_weak_box_over_a_tracked_person_starts_no_track(weak_start_iou, second_id):
+    # a box scored 0.35 half over A (IoU 0.6 with A's box) for 12 frames: part of A, no id;
+    # with the IoU limit above 0.6 it is a person of weak boxes, confirmed at weak_min_hits
     people = [[person(50, 100)]] * 3 + [[person(50, 100), person(58, 100, score=0.35)]] * 12
-    tracker = make(min_hits=3, weak_min_hits=10, merge_frames=0)
+    tracker = make(min_hits=3, weak_min_hits=10, merge_frames=0, weak_start_iou=weak_start_iou)
     ids = run(tracker, people)
-    assert all(frame == [0, -1] for frame in ids[3:])
+    assert all(frame == [0, -1] for frame in ids[3:12])
+    assert all(frame == [0, second_id] for frame in ids[12:])
 
 
 @pytest.mark.parametrize("appearance_reach, expected", [(2.0, [-1]), (0.0, [0])])
