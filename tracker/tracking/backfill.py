@@ -1,14 +1,15 @@
 """Retroactive writing of confirmed tracks: a new person is written from their first frame.
 
-A ``RobustPoseTracker`` track is tentative until matched in ``min_hits`` consecutive frames;
-its poses until then are not written as they are (a false detection of a frame or two must
-not become an id). They travel in ``FrameResult.tentative`` instead, keyed by the track, and
-the frame that confirms the track says so in ``FrameResult.confirmed``. ``Backfill`` holds the
-last ``delay`` results (the tracker's ``confirmation_delay``, ``min_hits - 1`` frames): when a
-track is confirmed, its tentative poses in the held frames are written with its id; a
-result leaves with its tentative poses promoted or dropped. So the output is the same as if
-the tracker had known from the first frame which tracks would be confirmed, ``delay`` frames
-late, and memory holds ``delay`` frames (and their images, for a renderer) at most.
+A ``RobustPoseTracker`` track is tentative until matched in ``min_hits`` consecutive frames
+(``weak_min_hits`` for a track of weak boxes); its poses until then are not written as they
+are (a false detection of a frame or two must not become an id). They travel in
+``FrameResult.tentative`` instead, keyed by the track, and the frame that confirms the track
+says so in ``FrameResult.confirmed``. ``Backfill`` holds the last ``delay`` results (the
+tracker's ``confirmation_delay``, ``weak_min_hits - 1`` frames): when a track is confirmed,
+its tentative poses in the held frames are written with its id; a result leaves with its
+tentative poses promoted or dropped. So the output is the same as if the tracker had known
+from the first frame which tracks would be confirmed, ``delay`` frames late, and memory
+holds ``delay`` frames (and their images, for a renderer) at most.
 
     results ──Backfill(delay).push(item, result)──> the results of ``delay`` frames ago
 """
