@@ -132,7 +132,8 @@ def optional(check: Check) -> Check:
 SCHEMA: dict[str, dict[str, Check]] = {
     "detector": {"name": text, "checkpoint": optional(text)},
     "pose": {"name": text, "checkpoint": optional(text), "flip_test": flag,
-             "max_batch_size": optional(positive_int), "channels_last": flag, "onnx_threads": count,
+             "max_batch_size": optional(positive_int), "channels_last": flag,
+             "fold_batchnorm": flag, "onnx_threads": count,
              "onnx_runs": count, "fast_path": optional(flag)},
     "flow": {"method": choice("dis", "farneback"),
              "dis_preset": choice("ultrafast", "fast", "medium"), "max_side": count},

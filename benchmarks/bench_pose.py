@@ -5,8 +5,9 @@
     python -m benchmarks.bench_pose --model res152_coco_384x288 --batch-sizes 1 8
 
 Every variant runs the same network on the same random input; ratios are against the eager
-float32 NCHW baseline at the same batch size, measured in this run. Weights are random (speed
-does not depend on them) unless --checkpoint is given. Then the whole top-down ``predict``
+float32 NCHW baseline at the same batch size, measured in this run ("folded BN": BatchNorm
+folded into the convolutions, ``tracker.pose.net.fold_batchnorm``, as ``load_pose_model``
+does). Weights are random (speed does not depend on them) unless --checkpoint is given. Then the whole top-down ``predict``
 (crop + normalise + network + flip test + decode) on the exact path (cv2 crops, float32: mmpose's
 numbers) and the fast path (``fast_path=True``: crops sampled on the device, crops and mirrors
 in one call; on CUDA also channels-last + fp16), and how far the fast path's keypoints land from
@@ -28,6 +29,7 @@ from tracker.pose.backends import TorchHeatmapNet, resolve_device
 from tracker.pose.checkpoint import load_into, read_state_dict
 from tracker.pose.estimator import DEFAULT_MAX_BATCH, TopDownPoseEstimator
 from tracker.pose.load import build_network, torch_heatmap_net
+from tracker.pose.net import fold_batchnorm
 from tracker.pose.zoo import get_pose_model_spec
 
 
@@ -44,6 +46,11 @@ def variants(network, device, use_compile: bool):
             network, device, channels_last=True, autocast=torch.float16)
     yield "channels_last+bf16 autocast", TorchHeatmapNet(   # CPUs with AMX/AVX512-BF16 too
         network, device, channels_last=True, autocast=torch.bfloat16)
+    folded = fold_batchnorm(network)            # load_pose_model's default
+    yield "folded BN+channels_last", TorchHeatmapNet(folded, device, channels_last=True)
+    if device.type == "cuda":                   # the CUDA fast path's network
+        yield "folded BN+channels_last+fp16 autocast", TorchHeatmapNet(
+            folded, device, channels_last=True, autocast=torch.float16)
     if use_compile:
         compiled = torch.compile(network.eval())
         yield "torch.compile", TorchHeatmapNet(compiled, device)

@@ -1,7 +1,7 @@
 """Seconds per call: mmpose 0.29's ``inference_top_down_pose_model`` vs this project's ``predict``.
 
     python -m benchmarks.bench_vs_mmpose                       # needs the mmpose venv below
-    python -m benchmarks.bench_vs_mmpose --ours default max_batch_size=8 channels_last
+    python -m benchmarks.bench_vs_mmpose --ours default fold_batchnorm=0 channels_last=0
     python -m benchmarks.bench_vs_mmpose --build-venv /tmp/work/mmpose-venv   # build it first
 
 Both sides run the same synthetic checkpoint (``res50_coco_256x192``, written by the mmpose
@@ -14,8 +14,9 @@ machine speed shows up on both sides; with ``--rounds R`` the settings run R tim
 followed by one more mmpose run. Every run is one untimed warm-up call and then ``--repeats``
 timed calls; each median is over all runs of that row.
 
-An ``--ours`` setting is ``default`` or options of ``load_pose_model`` joined by ``+``:
-``channels_last``, ``max_batch_size=8``, ``fast_path``, ``channels_last+max_batch_size=8``.
+An ``--ours`` setting is ``default`` or options of ``load_pose_model`` joined by ``+``, each
+on top of the defaults: ``channels_last=0``, ``fold_batchnorm=0``, ``max_batch_size=32``,
+``fast_path``, ``fold_batchnorm=0+channels_last=0`` (flags: ``=0``/``=false`` turns one off).
 The last two columns compare each setting's keypoints with mmpose's: the largest distance
 (pixels) and the largest score difference over all people and keypoints.
 
@@ -47,7 +48,7 @@ PARITY = SHARED_ROOT / "fixtures" / "mmpose-parity"
 POSETRACK = SHARED_ROOT / "data" / "mmpose-testdata" / "posetrack18"
 FRAME = "images/val/003418_mpii_test/000000.jpg"
 DEFAULT_VENV = Path("/tmp/work/mmpose-venv")
-SPEED_OPTIONS = ("channels_last", "max_batch_size", "fast_path")
+SPEED_OPTIONS = ("channels_last", "fold_batchnorm", "max_batch_size", "fast_path")
 MMPOSE_DEPS = ["numpy==1.23.5", "opencv-python==4.8.1.78", "scipy==1.10.1",
                "matplotlib==3.7.5", "json_tricks", "munkres", "addict", "pyyaml",
                "yapf==0.40.1", "xtcocotools==1.14.3"]

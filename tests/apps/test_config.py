@@ -156,6 +156,7 @@ def test_bad_config_files_name_the_file_and_key(tmp_path, text, message):
     ("flow: {method: lucas-kanade}", "flow.method must be one of ['dis', 'farneback']"),
     ("pose: {max_batch_size: 0}", "pose.max_batch_size must be a positive integer, got 0"),
     ("pose: {checkpoint: 12}", "pose.checkpoint must be a non-empty string, got 12"),
+    ("pose: {fold_batchnorm: yes please}", "pose.fold_batchnorm must be true or false"),
     ("smoothing: {beta: -0.5}", "smoothing.beta must be a finite number >= 0, got -0.5"),
     ("smoothing: {min_cutoff: 0}", "smoothing.min_cutoff must be a finite number > 0, got 0"),
     ("device: gpu", "device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got 'gpu'"),

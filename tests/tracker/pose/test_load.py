@@ -14,12 +14,15 @@ def test_cpu_defaults_are_the_measured_ones(parity_checkpoints):
     assert model.max_batch_size == CPU_MAX_BATCH == 8
     assert model.network.channels_last and model.network.autocast is None
     assert not model.fast_path
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.network.network.modules())
 
 
 def test_explicit_values_win(parity_checkpoints):
     model = load_pose_model("res50_coco_256x192", checkpoint=parity_checkpoints(CHECKPOINT),
-                            max_batch_size=3, channels_last=False, fast_path=True)
+                            max_batch_size=3, channels_last=False, fold_batchnorm=False,
+                            fast_path=True)
     assert model.max_batch_size == 3 and not model.network.channels_last and model.fast_path
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.network.network.modules()) == 56
 
 
 @pytest.mark.cuda

@@ -6,7 +6,7 @@ import torch
 
 from tests.shared_data import PARITY_DIR, shared_path
 from tracker.pose import build_network
-from tracker.pose.net import DeconvHead, PoseResNet
+from tracker.pose.net import DeconvHead, PoseResNet, fold_batchnorm
 from tracker.pose.zoo import pose_models
 
 SCHEMAS = ["resnet50_3deconv_k17", "resnet101_3deconv_k17", "resnet152_3deconv_k17",
@@ -74,3 +74,51 @@ def test_invalid_architecture(kwargs, message):
 def test_deconv_head_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="same length"):
         DeconvHead(2048, 17, deconv_channels=(256, 256), deconv_kernels=(4,))
+
+
+def _randomize_batchnorm(model, seed=0):
+    """Give every BN layer non-trivial statistics and affine terms, so folding is exercised."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            channels = module.num_features
+            module.running_mean.copy_(torch.randn(channels, generator=generator) * 0.1)
+            module.running_var.copy_(torch.rand(channels, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(channels, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.randn(channels, generator=generator) * 0.1)
+    return model.eval()
+
+
+@pytest.mark.parametrize("deconvs", [3, 2])
+def test_fold_batchnorm_keeps_the_outputs_and_leaves_the_original_alone(deconvs):
+    torch.manual_seed(0)
+    model = _randomize_batchnorm(PoseResNet(depth=50, num_keypoints=5, num_deconv_layers=deconvs))
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    folded = fold_batchnorm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 53 + deconvs
+    assert all(torch.equal(before[key], value) for key, value in model.state_dict().items())
+    batch = torch.rand(2, 3, 64, 48, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected, got = model(batch), folded(batch)
+    assert got.shape == expected.shape
+    scale = expected.abs().max().item()
+    assert scale > 0.01                                   # a real signal, not all zeros
+    assert (got - expected).abs().max().item() <= 1e-4 * max(scale, 1.0)
+
+
+def test_fold_batchnorm_of_a_literal_conv_bn_pair():
+    # conv 1x1 with weight 2, BN with mean 1, var 4 (eps 0), gamma 3, beta 0.5:
+    # y = 3 * (2x - 1) / 2 + 0.5 = 3x - 1  -> folded weight 3, bias -1
+    model = PoseResNet(depth=50, num_keypoints=1, num_deconv_layers=2).eval()
+    stem = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1, bias=False), torch.nn.BatchNorm2d(1, eps=0))
+    stem[0].weight.data.fill_(2.0)
+    stem[1].running_mean.fill_(1.0)
+    stem[1].running_var.fill_(4.0)
+    stem[1].weight.data.fill_(3.0)
+    stem[1].bias.data.fill_(0.5)
+    model.backbone.conv1, model.backbone.bn1 = stem[0], stem[1]
+    folded = fold_batchnorm(model)
+    assert folded.backbone.conv1.weight.item() == pytest.approx(3.0)
+    assert folded.backbone.conv1.bias.item() == pytest.approx(-1.0)
+    assert isinstance(folded.backbone.bn1, torch.nn.Identity)
