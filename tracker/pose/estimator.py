@@ -178,38 +178,51 @@ class TopDownPoseEstimator:
                              " not both zero, and a crop that fits in float32): "
                              f"{boxes[invalid[0]].tolist()}")
         flip_test = self.flip_test if flip_test is None else flip_test
-        if self.fast_path and len(boxes):
-            heatmaps = self._heatmaps_on_device(image, centers, sizes, flip_test)
-            return HeatmapBatch(heatmaps=heatmaps, centers=centers, sizes=sizes)
-        chunks = []
-        for start in range(0, len(boxes), self.max_batch_size):
-            stop = start + self.max_batch_size
-            crops = crop_persons(image, centers[start:stop], sizes[start:stop],
-                                 self.input_size_wh)
-            chunks.append(self.heatmaps_of_crops(crops, flip_test))
-        if chunks:
-            heatmaps = np.concatenate(chunks)
-        else:
-            heatmaps = np.zeros((0, self.num_keypoints, 0, 0), np.float32)
+        heatmaps = self._heatmaps_of_frames([(image, centers, sizes)], flip_test)
         return HeatmapBatch(heatmaps=heatmaps, centers=centers, sizes=sizes)
 
-    def _heatmaps_on_device(self, image: np.ndarray, centers: np.ndarray, sizes: np.ndarray,
+    def _heatmaps_of_frames(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                             flip_test: bool) -> np.ndarray:
-        """The fast path of ``heatmaps``: (N, K, h', w') float32, one host copy per frame."""
+        """(sum N_i, K, h', w') float32 heatmaps of the crops of several frames, given as
+        (image, (N_i, 2) centers, (N_i, 2) sizes), in order; the crops of all frames share
+        the network calls (``max_batch_size`` crops each). A crop does not depend on the
+        others, so one frame's crops are cut at once and the calls are those of that frame
+        alone when there is one."""
+        parts = [part for part in parts if len(part[1])]
+        if not parts:
+            return np.zeros((0, self.num_keypoints, 0, 0), np.float32)
+        if self.fast_path:
+            batch = torch.cat([self._device_crops(image, centers, sizes)
+                               for image, centers, sizes in parts])
+            return self._network_on_device(batch, flip_test)
+        crops = np.concatenate([crop_persons(image, centers, sizes, self.input_size_wh)
+                                for image, centers, sizes in parts])
+        return np.concatenate([self.heatmaps_of_crops(crops[start:start + self.max_batch_size],
+                                                      flip_test)
+                               for start in range(0, len(crops), self.max_batch_size)])
+
+    def _device_crops(self, image: np.ndarray, centers: np.ndarray,
+                      sizes: np.ndarray) -> torch.Tensor:
+        """The fast path's crops of one frame: (N, 3, h, w) normalised float32 on the device,
+        sampled from one upload of the frame by one ``grid_sample`` call."""
         frame = self._upload(image)
+        crops = crop_on_device(frame, inverse_affines(centers, sizes, self.input_size_wh),
+                               self.input_size_wh)
+        return crops.div(255).sub(self._mean).div(self._std)
+
+    def _network_on_device(self, batch: torch.Tensor, flip_test: bool) -> np.ndarray:
+        """The fast path's network calls: crops and their mirrors in one call, (N, K, h', w')
+        float32 heatmaps back to the host once."""
         step = max(1, self.max_batch_size // 2) if flip_test else self.max_batch_size
         pairs = list(self.keypoint_set.flip_pairs)
         chunks = []
-        for start in range(0, len(centers), step):
-            affines = inverse_affines(centers[start:start + step], sizes[start:start + step],
-                                      self.input_size_wh)
-            crops = crop_on_device(frame, affines, self.input_size_wh)
-            batch = crops.div(255).sub(self._mean).div(self._std)
+        for start in range(0, len(batch), step):
+            crops = batch[start:start + step]
             if flip_test:
-                both = self.network(torch.cat([batch, batch.flip(3)]))
-                chunks.append(fuse_flip(both[:len(batch)], both[len(batch):], pairs))
+                both = self.network(torch.cat([crops, crops.flip(3)]))
+                chunks.append(fuse_flip(both[:len(crops)], both[len(crops):], pairs))
             else:
-                chunks.append(self.network(batch))
+                chunks.append(self.network(crops))
         return torch.cat(chunks).float().cpu().numpy()
 
     def predict(self, image_bgr: np.ndarray, boxes_xywh, box_scores=None,
@@ -229,23 +242,65 @@ class TopDownPoseEstimator:
             gets NaN keypoints and zero scores; so does any keypoint that comes out with a
             non-finite coordinate or score. Every NaN keypoint has score 0.
         """
-        image = as_bgr_image(image_bgr)
-        boxes = as_boxes_xywh(boxes_xywh)
+        return self.predict_frames([image_bgr], [boxes_xywh], [box_scores], flip_test)[0]
+
+    def predict_frames(self, images_bgr: list[np.ndarray], boxes_xywh: list,
+                       box_scores: Optional[list] = None,
+                       flip_test: Optional[bool] = None) -> list[Poses]:
+        """``predict`` of several frames at once: the crops of all of them share the network
+        calls (``max_batch_size`` crops each), so a few people per frame still fill a batch.
+
+        Args:
+            images_bgr: F frames, each as ``predict``'s ``image_bgr``.
+            boxes_xywh: F arrays of (N_i, 4) person boxes, frame pixels.
+            box_scores: F arrays of (N_i,) scores or None (default 1), or None for all.
+            flip_test: as ``predict``'s.
+
+        Returns:
+            F ``Poses``, each what ``predict`` gives for that frame (the same up to float
+            rounding: a crop's heatmaps may round differently in another batch; with a
+            batch of one, or the frames of a single call, the same values).
+        """
+        if box_scores is None:
+            box_scores = [None] * len(images_bgr)
+        if not len(images_bgr) == len(boxes_xywh) == len(box_scores):
+            raise ValueError(f"predict_frames needs one box array and one score array (or None)"
+                             f" per frame, got {len(images_bgr)} frames, {len(boxes_xywh)} box "
+                             f"arrays and {len(box_scores)} score arrays")
+        flip_test = self.flip_test if flip_test is None else flip_test
+        frames = []
+        for image, boxes, scores in zip(images_bgr, boxes_xywh, box_scores):
+            image, boxes = as_bgr_image(image), as_boxes_xywh(boxes)
+            scores = np.ones(len(boxes), np.float32) if scores is None else np.asarray(
+                scores, np.float32).reshape(-1)
+            if len(scores) != len(boxes):
+                raise ValueError(f"box_scores must have shape ({len(boxes)},), got "
+                                 f"{scores.shape}")
+            centers, sizes, valid = crop_geometry(boxes, self._aspect, self.box_padding)
+            frames.append((image, boxes, scores, centers[valid], sizes[valid], valid))
+        heatmaps = self._heatmaps_of_frames([(image, centers, sizes)
+                                             for image, _, _, centers, sizes, _ in frames],
+                                            flip_test)
+        results, start = [], 0
+        for image, boxes, scores, centers, sizes, valid in frames:
+            stop = start + len(centers)
+            results.append(self._decoded(boxes, scores, valid, heatmaps[start:stop],
+                                         centers, sizes))
+            start = stop
+        return results
+
+    def _decoded(self, boxes: np.ndarray, box_scores: np.ndarray, valid: np.ndarray,
+                 heatmaps: np.ndarray, centers: np.ndarray, sizes: np.ndarray) -> Poses:
+        """One frame's ``Poses`` from the heatmaps of its usable boxes (``valid``)."""
         n, k = len(boxes), self.num_keypoints
-        scores_in = np.ones(n, np.float32) if box_scores is None else np.asarray(
-            box_scores, np.float32).reshape(-1)
-        if len(scores_in) != n:
-            raise ValueError(f"box_scores must have shape ({n},), got {scores_in.shape}")
         keypoints = np.full((n, k, 2), np.nan, np.float32)
         keypoint_scores = np.zeros((n, k), np.float32)
-        valid = crop_geometry(boxes, self._aspect, self.box_padding)[2]
         if valid.any():
-            out = self.heatmaps(image, boxes[valid], flip_test)
-            coords, keypoint_scores[valid] = decode(out.heatmaps)
-            h, w = out.heatmaps.shape[2:]
+            coords, keypoint_scores[valid] = decode(heatmaps)
+            h, w = heatmaps.shape[2:]
             with np.errstate(over="ignore", invalid="ignore"):
-                keypoints[valid] = heatmap_to_image(coords, out.centers, out.sizes, (w, h))
+                keypoints[valid] = heatmap_to_image(coords, centers, sizes, (w, h))
         zero_nonfinite(keypoints, keypoint_scores)
         with np.errstate(over="ignore"):     # a box beyond float32 keeps an infinite corner
             return Poses(keypoints=keypoints, keypoint_scores=keypoint_scores,
-                         boxes_xyxy=xywh_to_xyxy(boxes), box_scores=scores_in)
+                         boxes_xyxy=xywh_to_xyxy(boxes), box_scores=box_scores)

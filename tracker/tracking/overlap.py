@@ -5,7 +5,9 @@ Three threads, each stage in order, with bounded queues between them::
     reader thread     source ──decode──> frame k                 (at most ``ahead`` frames)
     prepare thread    frame k-1, k ──Pipeline.prepare_window──> flow F(k-1 -> k), boxes of k
                                                  (at most ``ahead`` frames; ``detect_window``
-                                                  frames share one detector call)
+                                                  frames share one detector call, and with
+                                                  ``pose_window`` the detector boxes of that
+                                                  many frames are posed here, together)
     caller's thread   Pipeline(frame k, prepared k): pose network, association ──> result k
 
 Neither the flow nor the detector boxes depend on the tracks, so frame k+1's are computed
@@ -97,8 +99,8 @@ def windows(frames: Iterable, size: int) -> Iterator[list]:
 def run_sequential(pipeline: Pipeline,
                    frames: Iterable[Frame]) -> Iterator[tuple[Frame, FrameResult]]:
     """(frame, result) of every frame, each stage in line in the caller's thread (with a
-    ``detect_window`` > 1, that many frames are detected in one call before they are
-    tracked)."""
+    ``detect_window`` or ``pose_window`` > 1, that many frames are prepared in one
+    ``prepare_window`` call before they are tracked)."""
     if pipeline.window == 1:
         for frame in frames:
             yield frame, pipeline(frame)

@@ -15,7 +15,9 @@ long a track has been kept alive by propagation alone) lives in the ``PoseTracke
 The flow and the detector boxes of a frame do not depend on the tracks: ``Pipeline.prepare``
 computes them apart (``tracker.tracking.overlap`` runs it ahead, in its own thread) and
 ``Pipeline.__call__(frame, prepared)`` uses them, with the same result as computing them in
-line.
+line. Neither do the poses of the detector boxes: with ``pose_window`` > 1 ``prepare_window``
+poses those of several frames in shared network calls, and the frame's turn poses only the
+boxes that propagation adds.
 """
 from __future__ import annotations
 
@@ -47,11 +49,34 @@ class Prepared:
     flow, a change of frame size). detections: the detector's boxes of the frame (before
     ``min_box_score``), or None where ``prepare`` leaves detection to the frame's turn
     (``detect_every`` or ``pose_every`` > 1: whether the frame is detected depends on the
-    tracks).
+    tracks). detector_poses: with ``pose_window`` > 1, the poses of the detector boxes that
+    ``__call__`` will pose (``AheadPoses``), else None.
     """
 
     flow: Optional[object] = None
     detections: Optional[Detections] = None
+    detector_poses: Optional["AheadPoses"] = None
+
+
+@dataclass
+class AheadPoses:
+    """Poses of a frame's detector boxes, estimated in ``prepare_window`` with the boxes of
+    the other frames of the window.
+
+    rows: (M,) int64 rows of the poses' boxes in the frame's detections (after
+    ``min_box_score``); poses: their M ``Poses``, in that order.
+    """
+
+    rows: np.ndarray
+    poses: Poses
+
+    def lookup(self, detected_row: np.ndarray) -> np.ndarray:
+        """(N,) rows of ``poses`` for these detection rows, -1 where there is none."""
+        detected_row = np.asarray(detected_row, np.int64)
+        found = np.full(len(detected_row), -1, np.int64)
+        for index, row in enumerate(self.rows):
+            found[detected_row == row] = index
+        return found
 
 
 class Pipeline:
@@ -94,6 +119,14 @@ class Pipeline:
             frame is detected; > 1 needs a detector with ``detect_batch`` (the mmdet ones:
             Cascade R-CNN, YOLOv3), which fills a GPU better at the cost of that many frames
             of latency. 1 = one frame per call.
+        pose_window: frames whose detector boxes are posed together, in shared network
+            calls, by ``prepare_window`` (ahead of the tracks: a detector box is posed
+            whatever the tracks are); only the propagated boxes are posed in the frame's
+            turn. A few people per frame then still fill a network batch (``max_batch_size``)
+            at the cost of that many frames of latency. Where not every frame is detected
+            (``detect_every`` or ``pose_every`` > 1) it has no effect. The poses are the
+            same up to float rounding (a crop may round differently in another batch).
+            1 = each frame's boxes in its own turn.
     """
 
     def __init__(self, *, detector: Callable[[Frame], Detections], estimator,
@@ -103,7 +136,9 @@ class Pipeline:
                  min_propagated_pose_score: float = 0.3, max_propagated_frames: int = 30,
                  duplicate_oks_threshold: float = 0.7, max_people: int = 0,
                  pose_every: int = 1, smoother: Optional[Callable] = None,
-                 detect_window: int = 1) -> None:
+                 detect_window: int = 1, pose_window: int = 1) -> None:
+        if pose_window < 1:
+            raise ValueError(f"pose_window must be >= 1, got {pose_window}")
         if detect_window < 1:
             raise ValueError(f"detect_window must be >= 1, got {detect_window}")
         if detect_window > 1 and not callable(getattr(detector, "detect_batch", None)):
@@ -143,6 +178,8 @@ class Pipeline:
         self.pose_every = pose_every
         self.smoother = smoother
         self.detect_window = detect_window
+        self.pose_window = pose_window
+        self._pose_lock = threading.Lock()       # prepare may pose in another thread
         self.stage_seconds = dict.fromkeys(STAGES, 0.0)
         self._seconds_lock = threading.Lock()     # prepare may run in another thread
         self.reset()
@@ -172,9 +209,11 @@ class Pipeline:
 
     @property
     def window(self) -> int:
-        """Frames ``prepare_window`` takes at once: ``detect_window`` where every frame is
-        detected, else 1."""
-        return self.detect_window if self.detects_every_frame else 1
+        """Frames ``prepare_window`` takes at once, where every frame is detected:
+        ``pose_window`` when it is over 1, else ``detect_window``; 1 otherwise."""
+        if not self.detects_every_frame:
+            return 1
+        return self.pose_window if self.pose_window > 1 else self.detect_window
 
     def prepare(self, frame: Frame, previous_image: Optional[np.ndarray]) -> Prepared:
         """The flow from ``previous_image`` (the image of the frame before ``frame``, None
@@ -185,7 +224,8 @@ class Pipeline:
     def prepare_window(self, frames: list[Frame],
                        previous_image: Optional[np.ndarray]) -> list[Prepared]:
         """``prepare`` of consecutive ``frames`` (``previous_image`` is the image before the
-        first), their detections in one ``detect_batch`` call when there are several."""
+        first): their detections in ``detect_batch`` calls of ``detect_window`` frames, and
+        with ``pose_window`` > 1 the poses of their detector boxes in shared network calls."""
         flows = []
         for frame in frames:
             flow = None
@@ -196,11 +236,35 @@ class Pipeline:
             flows.append(flow)
             previous_image = frame.image
         detections: list[Optional[Detections]] = [None] * len(frames)
+        ahead: list[Optional[AheadPoses]] = [None] * len(frames)
         if self.detects_every_frame:
             with self._timed("detect"):
-                detections = self.detector.detect_batch(frames) if len(frames) > 1 else \
-                    [self.detector(frames[0])]
-        return [Prepared(flow=flow, detections=found) for flow, found in zip(flows, detections)]
+                detections = []
+                for start in range(0, len(frames), self.detect_window):
+                    chunk = frames[start:start + self.detect_window]
+                    detections += self.detector.detect_batch(chunk) if len(chunk) > 1 else \
+                        [self.detector(chunk[0])]
+            if self.pose_window > 1:
+                ahead = self._pose_detections(frames, detections)
+        return [Prepared(flow=flow, detections=found, detector_poses=poses)
+                for flow, found, poses in zip(flows, detections, ahead)]
+
+    def _pose_detections(self, frames: list[Frame],
+                         detections: list[Detections]) -> list[AheadPoses]:
+        """The poses of the detector boxes that each frame's turn would pose (those above
+        ``min_box_score``, at most ``max_people`` by score), all frames in shared calls."""
+        chosen = []
+        for found in detections:
+            found = found[found.scores >= self.min_box_score]
+            chosen.append(best_candidates(merge_boxes(found, np.zeros((0, 4)), np.zeros(0),
+                                                      self.nms_threshold), self.max_people))
+        with self._timed("pose"), self._pose_lock:
+            poses = self.estimator.predict_frames(
+                [frame.image for frame in frames],
+                [xyxy_to_xywh(boxes.boxes_xyxy) for boxes in chosen],
+                [boxes.scores for boxes in chosen])
+        return [AheadPoses(rows=boxes.detected_row, poses=found)
+                for boxes, found in zip(chosen, poses)]
 
     def __call__(self, frame: Frame, prepared: Optional[Prepared] = None) -> FrameResult:
         """Tracked poses of ``frame``; frames must come in order (call ``reset`` between videos).
@@ -212,7 +276,8 @@ class Pipeline:
             return self._flow_only(frame)
         propagated = self._propagated()
         candidates = self._candidates(frame, propagated, prepared)   # 2. detector + propagation
-        poses, candidates = self._estimate(frame, candidates)     # 3. one pose per person
+        poses, candidates = self._estimate(frame, candidates,     # 3. one pose per person
+                                           prepared.detector_poses if prepared else None)
         with self._timed("associate"):                            # 4. track ids
             track_ids = self.tracker.update(poses, propagated=candidates.is_propagated,
                                             frame=frame)
@@ -248,11 +313,22 @@ class Pipeline:
                                  self.nms_threshold)
         return best_candidates(candidates, self.max_people)
 
-    def _estimate(self, frame: Frame, candidates: Candidates) -> tuple[Poses, Candidates]:
-        """A pose per candidate box, then one pose per person (``select_poses``)."""
-        with self._timed("pose"):
-            poses = self.estimator.predict(frame.image, xyxy_to_xywh(candidates.boxes_xyxy),
-                                           candidates.scores)
+    def _estimate(self, frame: Frame, candidates: Candidates,
+                  ahead: Optional[AheadPoses]) -> tuple[Poses, Candidates]:
+        """A pose per candidate box (those of ``ahead`` already estimated), then one pose
+        per person (``select_poses``)."""
+        found = ahead.lookup(candidates.detected_row) if ahead is not None else \
+            np.full(len(candidates), -1)
+        todo = found < 0
+        with self._timed("pose"), self._pose_lock:
+            posed = self.estimator.predict(frame.image,
+                                           xyxy_to_xywh(candidates.boxes_xyxy[todo]),
+                                           candidates.scores[todo])
+        if todo.all():
+            poses = posed
+        else:
+            order = np.concatenate([np.flatnonzero(~todo), np.flatnonzero(todo)])
+            poses = Poses.concatenate([ahead.poses[found[~todo]], posed])[np.argsort(order)]
         keep = select_poses(poses, candidates, oks_sigmas=self.tracker.oks_sigmas,
                             keypoint_threshold=self.propagation_keypoint_threshold,
                             min_propagated_pose_score=self.min_propagated_pose_score,

@@ -8,6 +8,7 @@ whether anyone is left in a propagated box and ``pose_nms`` keeps one pose per p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -25,11 +26,14 @@ class Candidates:
         scores: (M,) float32 detector scores, or the box scores of the propagated poses.
         propagated_row: (M,) int64: -1 for a detector box, else the row (in the propagated
             poses given to ``merge_boxes``) of the pose the box was built around.
+        detected_row: (M,) int64: the row of a detector box in the detections given to
+            ``merge_boxes``, -1 for a propagated box (default: detector boxes in their order).
     """
 
     boxes_xyxy: np.ndarray
     scores: np.ndarray
     propagated_row: np.ndarray
+    detected_row: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         self.boxes_xyxy = np.asarray(self.boxes_xyxy, np.float32).reshape(-1, 4)
@@ -39,6 +43,14 @@ class Candidates:
             raise ValueError(f"candidates need one score and one propagated_row per box, got "
                              f"{len(self.boxes_xyxy)} boxes, {len(self.scores)} scores and "
                              f"{len(self.propagated_row)} rows")
+        if self.detected_row is None:
+            self.detected_row = np.where(self.propagated_row < 0,
+                                         np.arange(len(self.propagated_row)), -1)
+        self.detected_row = np.asarray(self.detected_row, np.int64).reshape(-1)
+        if len(self.detected_row) != len(self.propagated_row) or np.any(
+                (self.detected_row < 0) == (self.propagated_row < 0)):
+            raise ValueError("candidates need a detected_row >= 0 exactly where "
+                             "propagated_row is -1")
 
     @property
     def is_propagated(self) -> np.ndarray:
@@ -50,7 +62,8 @@ class Candidates:
 
     def __getitem__(self, index) -> "Candidates":
         return Candidates(boxes_xyxy=self.boxes_xyxy[index], scores=self.scores[index],
-                          propagated_row=self.propagated_row[index])
+                          propagated_row=self.propagated_row[index],
+                          detected_row=self.detected_row[index])
 
 
 def merge_boxes(detected: Detections, propagated_boxes_xyxy: np.ndarray,
@@ -86,7 +99,8 @@ def merge_boxes(detected: Detections, propagated_boxes_xyxy: np.ndarray,
         boxes_xyxy=kept,
         scores=np.concatenate([np.asarray(detected.scores, np.float32).reshape(-1),
                                propagated_scores[rows]]),
-        propagated_row=np.concatenate([np.full(len(detected), -1, np.int64), rows]))
+        propagated_row=np.concatenate([np.full(len(detected), -1, np.int64), rows]),
+        detected_row=np.concatenate([np.arange(len(detected)), np.full(len(rows), -1)]))
 
 
 def best_candidates(candidates: Candidates, max_people: int) -> Candidates:

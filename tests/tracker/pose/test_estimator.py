@@ -212,3 +212,31 @@ def test_fast_path_gives_the_exact_keypoints_of_a_smooth_network():
 def test_fast_path_without_boxes_gives_empty_arrays():
     poses = _estimator(fast_path=True).predict(IMAGE, [])
     assert poses.keypoints.shape == (0, 3, 2)
+
+
+@pytest.mark.parametrize("fast_path", [False, True])
+def test_predict_frames_shares_network_calls_and_equals_predict_per_frame(fast_path):
+    images = [IMAGE, np.full((90, 200, 3), 40, np.uint8), IMAGE]
+    boxes = [[[20, 30, 40, 40], [100, 10, 20, 20]], [[50, 5, 30, 60]],
+             [[float("nan"), 0, 10, 10], [5, 5, 30, 30]]]           # an unusable box too
+    scores = [[0.9, 0.8], [0.7], [0.6, 0.5]]
+    network = CenterNet()
+    estimator = _estimator(network=network, max_batch_size=8, fast_path=fast_path)
+    together = estimator.predict_frames(images, boxes, scores, flip_test=False)
+    assert network.batch_sizes == [4]                  # 4 usable crops of 3 frames, one call
+    for image, frame_boxes, frame_scores, poses in zip(images, boxes, scores, together):
+        alone = _estimator(fast_path=fast_path).predict(image, frame_boxes, frame_scores,
+                                                        flip_test=False)
+        np.testing.assert_array_equal(poses.keypoints, alone.keypoints)
+        np.testing.assert_array_equal(poses.keypoint_scores, alone.keypoint_scores)
+        np.testing.assert_array_equal(poses.box_scores, np.float32(frame_scores))
+    assert np.isnan(together[2].keypoints[0]).all() and together[2].keypoint_scores[0].sum() == 0
+    np.testing.assert_allclose(together[1].keypoints[0, 0], [65, 35], atol=1e-4)   # box centre
+
+
+def test_predict_frames_checks_one_box_array_per_frame():
+    with pytest.raises(ValueError, match="2 frames, 1 box arrays"):
+        _estimator().predict_frames([IMAGE, IMAGE], [[[0, 0, 5, 5]]])
+    with pytest.raises(ValueError, match=r"box_scores must have shape \(1,\)"):
+        _estimator().predict_frames([IMAGE], [[[0, 0, 5, 5]]], [[0.5, 0.4]])
+    assert _estimator().predict_frames([], []) == []

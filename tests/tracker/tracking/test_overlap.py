@@ -214,3 +214,61 @@ def test_ahead_must_be_positive(ahead):
         list(run_overlapped(_pipeline(), [], ahead=ahead))
     with pytest.raises(ValueError, match="ahead must be >= 1"):
         list(read_ahead([], ahead=ahead))
+
+
+class _WindowEstimator(_WalkingEstimator):
+    """``_WalkingEstimator`` with ``predict_frames``; records the frames and boxes of each
+    shared call and the boxes posed in each frame's own turn."""
+
+    def __init__(self):
+        super().__init__()
+        self.shared_calls = []          # (frames, boxes) per predict_frames call
+        self.turn_boxes = []            # boxes per predict call
+
+    def predict(self, image, boxes_xywh, box_scores=None):
+        self.turn_boxes.append(len(np.asarray(boxes_xywh).reshape(-1, 4)))
+        return super().predict(image, boxes_xywh, box_scores)
+
+    def predict_frames(self, images, boxes_xywh, box_scores):
+        self.shared_calls.append((len(images), sum(len(b) for b in boxes_xywh)))
+        return [_WalkingEstimator.predict(self, image, boxes, scores)
+                for image, boxes, scores in zip(images, boxes_xywh, box_scores)]
+
+
+@pytest.mark.parametrize("tracker_class", [PoseTracker, RobustPoseTracker])
+@pytest.mark.parametrize("max_people", [0, 2])
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_pose_window_poses_the_detector_boxes_ahead_and_changes_no_result(
+        tracker_class, max_people, overlap):
+    frames = [_scene_frame(i) for i in range(11)]      # every 7th: a third box (cap 2 drops it)
+    alone = _WindowEstimator()
+    expected = list(run_frames(Pipeline(detector=_ImageDetector(), estimator=alone,
+                                        tracker=tracker_class(oks_sigmas=SIGMAS),
+                                        flow=_ImageFlow(), max_people=max_people),
+                               frames, overlap=False))
+    estimator = _WindowEstimator()
+    pipeline = Pipeline(detector=_ImageDetector(), estimator=estimator,
+                        tracker=tracker_class(oks_sigmas=SIGMAS), flow=_ImageFlow(),
+                        max_people=max_people, pose_window=4)
+    _same(expected, list(run_frames(pipeline, iter(frames), overlap=overlap, ahead=2)))
+    assert pipeline.window == 4
+    assert [calls for calls, _ in estimator.shared_calls] == [4, 4, 3]
+    detected = sum(min(len(_ImageDetector()(f)), max_people or 99) for f in frames)
+    assert sum(boxes for _, boxes in estimator.shared_calls) == detected
+    assert not alone.shared_calls and sum(alone.turn_boxes) > detected   # + propagated boxes
+    # the frames' own turns pose only the boxes that propagation added
+    assert len(estimator.turn_boxes) == 11
+    assert sum(estimator.turn_boxes) == sum(alone.turn_boxes) - detected
+
+
+def test_a_pose_window_batches_detections_by_detect_window_and_needs_every_frame_detected():
+    with pytest.raises(ValueError, match="pose_window must be >= 1"):
+        _pipeline(pose_window=0)
+    pipeline = Pipeline(detector=_BatchDetector(), estimator=_WindowEstimator(),
+                        tracker=PoseTracker(oks_sigmas=SIGMAS), flow=_ImageFlow(),
+                        detect_window=2, pose_window=4)
+    list(run_frames(pipeline, [_scene_frame(i) for i in range(11)], overlap=False))
+    assert pipeline.detector.batches == [2, 2, 2, 2, 2]    # the 11th frame alone: detector()
+    assert [calls for calls, _ in pipeline.estimator.shared_calls] == [4, 4, 3]
+    pipeline = _pipeline(pose_window=4, pose_every=2)
+    assert pipeline.window == 1                         # detection depends on the tracks
