@@ -134,7 +134,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
     "pose": {"name": text, "checkpoint": optional(text), "flip_test": flag,
              "max_batch_size": optional(positive_int), "channels_last": flag,
              "fold_batchnorm": flag, "onnx_threads": count,
-             "onnx_runs": count, "fast_path": optional(flag)},
+             "onnx_runs": count, "fast_path": optional(flag),
+             "precision": optional(choice("float32", "float16", "bfloat16"))},
     "flow": {"method": choice("dis", "farneback"),
              "dis_preset": choice("ultrafast", "fast", "medium"), "max_side": count},
     "tracker": {"similarity": choice("flow_oks", "oks", "iou"),
@@ -289,6 +290,7 @@ def load_run_config(path: Optional[str | Path] = None, overrides: Optional[dict]
 def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optional[str] = None,
                    pose_model: Optional[str] = None, pose_checkpoint: Optional[str] = None,
                    device: Optional[str] = None, no_flip: bool = False, exact: bool = False,
+                   precision: Optional[str] = None,
                    flow: Optional[str] = None, similarity: Optional[str] = None,
                    matcher: Optional[str] = None, detect_every: Optional[int] = None,
                    pose_every: Optional[int] = None, max_people: Optional[int] = None,
@@ -299,16 +301,20 @@ def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optio
     """The config layer of the command-line flags the apps share (None/False: not given).
 
     ``flow="none"`` leaves the flow out, turns propagation off and, unless ``similarity`` is
-    given, compares poses by plain OKS. ``exact`` turns the pose fast path off (cv2 crops,
-    float32: mmpose's numbers on a GPU too). ``smooth`` turns on smoothing with its defaults.
+    given, compares poses by plain OKS. ``exact`` turns the pose fast path off and fixes
+    float32 (cv2 crops: mmpose's numbers, on a GPU too). ``smooth`` turns on smoothing with its defaults.
     ``tracker`` "paper" selects the paper's tracker (``robust_tracker: null``), "robust" the
     default ``RobustPoseTracker``; ``similarity`` / ``matcher`` imply "paper".
     """
+    if exact and precision not in (None, "float32"):
+        raise ConfigError(f"--exact runs the pose network in float32; leave out "
+                          f"--precision {precision}")
     sections: dict = {}
     values = {("detector", "name"): detector, ("detector", "checkpoint"): detector_checkpoint,
               ("pose", "name"): pose_model, ("pose", "checkpoint"): pose_checkpoint,
               ("pose", "flip_test"): False if no_flip else None,
               ("pose", "fast_path"): False if exact else None,
+              ("pose", "precision"): "float32" if exact else precision,
               ("flow", "method"): None if flow == "none" else flow,
               ("tracker", "similarity"): similarity, ("tracker", "matcher"): matcher,
               ("pipeline", "detect_every"): detect_every, ("pipeline", "pose_every"): pose_every,

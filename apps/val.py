@@ -56,7 +56,8 @@ def parse_args(argv):
     parser.add_argument("--flow", choices=("dis", "farneback", "none"))
     parser.add_argument("--no-flip", action="store_true")
     parser.add_argument("--exact", action="store_true", help="cv2 crops bit-exact with mmpose "
-                        "(turns off the CUDA fast path: GPU crops, fp16)")
+                        "(the fast path off: no device crops, no fp16 on CUDA; "
+                        "pose.precision float32)")
     parser.add_argument("--min-person-score", type=float)
     parser.add_argument("--min-keypoint-score", type=float, default=0.0,
                         help="keypoints below are written as absent: 0 (default) scores AP "

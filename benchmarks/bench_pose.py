@@ -3,6 +3,7 @@
     python -m benchmarks.bench_pose                        # res50 256x192, CPU, batch 1/8/32
     python -m benchmarks.bench_pose --device cuda --compile
     python -m benchmarks.bench_pose --model res152_coco_384x288 --batch-sizes 1 8
+    python -m benchmarks.bench_pose --precision bfloat16   # the CPU's bf16 against float32
 
 Every variant runs the same network on the same random input; ratios are against the eager
 float32 NCHW baseline at the same batch size, measured in this run ("folded BN": BatchNorm
@@ -30,6 +31,7 @@ from tracker.pose.checkpoint import load_into, read_state_dict
 from tracker.pose.estimator import DEFAULT_MAX_BATCH, TopDownPoseEstimator
 from tracker.pose.load import build_network, torch_heatmap_net
 from tracker.pose.net import fold_batchnorm
+from tracker.pose.precision import autocast_dtype
 from tracker.pose.zoo import get_pose_model_spec
 
 
@@ -48,6 +50,9 @@ def variants(network, device, use_compile: bool):
         network, device, channels_last=True, autocast=torch.bfloat16)
     folded = fold_batchnorm(network)            # load_pose_model's default
     yield "folded BN+channels_last", TorchHeatmapNet(folded, device, channels_last=True)
+    if device.type == "cpu":                    # the CPU fast path's network (native bf16)
+        yield "folded BN+channels_last+bf16 autocast", TorchHeatmapNet(
+            folded, device, channels_last=True, autocast=torch.bfloat16)
     if device.type == "cuda":                   # the CUDA fast path's network
         yield "folded BN+channels_last+fp16 autocast", TorchHeatmapNet(
             folded, device, channels_last=True, autocast=torch.float16)
@@ -78,10 +83,12 @@ def person_boxes(count: int) -> tuple[np.ndarray, np.ndarray]:
     return image, np.concatenate([corners, sides], axis=1)
 
 
-def estimator(network, spec, device, fast_path: bool, max_batch_size: int):
+def estimator(network, spec, device, fast_path: bool, max_batch_size: int,
+              precision: str | None = None):
     """The estimator ``load_pose_model`` builds around ``network`` on that path."""
     return TopDownPoseEstimator(
-        network=torch_heatmap_net(network, device, channels_last=False, fast_path=fast_path),
+        network=torch_heatmap_net(network, device, channels_last=False,
+                                  autocast=autocast_dtype(precision, device, fast_path)),
         keypoint_set=spec.keypoint_set, input_size_wh=spec.input_size_wh, mean=spec.mean,
         std=spec.std, channel_order=spec.channel_order, device=device,
         max_batch_size=max_batch_size, fast_path=fast_path)
@@ -101,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--precision", choices=["float32", "float16", "bfloat16"],
+                        help="the fast path's precision in the predict comparison (default: "
+                        "load_pose_model's, float16 on CUDA, float32 on the CPU)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -131,12 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     image, boxes = person_boxes(max(args.people))
     print(f"\ntop-down predict (crop + normalise + network + flip test + decode), "
           f"max_batch_size {args.max_batch_size}: exact = cv2 crops, float32 (mmpose's path); "
-          f"fast = {'GPU crops, channels-last, fp16' if device.type == 'cuda' else 'device crops'}"
+          f"fast = device crops, {autocast_dtype(args.precision, device, True) or 'float32'}"
           ", crops and mirrors in one call")
     print(f"{'people':>6}  {'exact people/s':>14}  {'fast people/s':>13}  {'fast/exact':>10}  "
           f"{'|fast - exact| px: median':>25}  {'p99':>7}  {'max':>7}  {'> 1 px':>6}")
-    paths = {fast: estimator(network, spec, device, fast, args.max_batch_size)
-             for fast in (False, True)}
+    paths = {fast: estimator(network, spec, device, fast, args.max_batch_size,
+                             args.precision if fast else "float32") for fast in (False, True)}
     for people in args.people:
         chosen = boxes[:people]
         seconds = {fast: time_call(lambda b, m=model: m.predict(image, b), chosen, device,

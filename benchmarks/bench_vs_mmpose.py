@@ -16,7 +16,8 @@ timed calls; each median is over all runs of that row.
 
 An ``--ours`` setting is ``default`` or options of ``load_pose_model`` joined by ``+``, each
 on top of the defaults: ``channels_last=0``, ``fold_batchnorm=0``, ``max_batch_size=32``,
-``fast_path``, ``fold_batchnorm=0+channels_last=0`` (flags: ``=0``/``=false`` turns one off).
+``fast_path``, ``precision=bfloat16``, ``fold_batchnorm=0+channels_last=0`` (flags:
+``=0``/``=false`` turns one off).
 The last two columns compare each setting's keypoints with mmpose's: the largest distance
 (pixels) and the largest score difference over all people and keypoints.
 
@@ -48,7 +49,7 @@ PARITY = SHARED_ROOT / "fixtures" / "mmpose-parity"
 POSETRACK = SHARED_ROOT / "data" / "mmpose-testdata" / "posetrack18"
 FRAME = "images/val/003418_mpii_test/000000.jpg"
 DEFAULT_VENV = Path("/tmp/work/mmpose-venv")
-SPEED_OPTIONS = ("channels_last", "fold_batchnorm", "max_batch_size", "fast_path")
+SPEED_OPTIONS = ("channels_last", "fold_batchnorm", "max_batch_size", "fast_path", "precision")
 MMPOSE_DEPS = ["numpy==1.23.5", "opencv-python==4.8.1.78", "scipy==1.10.1",
                "matplotlib==3.7.5", "json_tricks", "munkres", "addict", "pyyaml",
                "yapf==0.40.1", "xtcocotools==1.14.3"]
@@ -115,6 +116,8 @@ def parse_setting(text: str) -> dict:
                              f"the settings are {list(accepted)}")
         if key == "max_batch_size":
             options[key] = int(value)
+        elif key == "precision":
+            options[key] = value            # float32 | float16 | bfloat16
         else:
             options[key] = value.lower() not in ("0", "false")
     return options

@@ -157,6 +157,8 @@ def test_bad_config_files_name_the_file_and_key(tmp_path, text, message):
     ("pose: {max_batch_size: 0}", "pose.max_batch_size must be a positive integer, got 0"),
     ("pose: {checkpoint: 12}", "pose.checkpoint must be a non-empty string, got 12"),
     ("pose: {fold_batchnorm: yes please}", "pose.fold_batchnorm must be true or false"),
+    ("pose: {precision: fp16}", "pose.precision must be one of ['float32', 'float16', "
+                                "'bfloat16'], got 'fp16'"),
     ("smoothing: {beta: -0.5}", "smoothing.beta must be a finite number >= 0, got -0.5"),
     ("smoothing: {min_cutoff: 0}", "smoothing.min_cutoff must be a finite number > 0, got 0"),
     ("device: gpu", "device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got 'gpu'"),
@@ -209,7 +211,11 @@ def test_flag_overrides():
         "detector": {"name": "posetrack-gt", "checkpoint": "gt.json"},
         "output": {"min_keypoint_score": 0.0}}
     assert flag_overrides(exact=True, no_flip=True) == {
-        "pose": {"flip_test": False, "fast_path": False}}
+        "pose": {"flip_test": False, "fast_path": False, "precision": "float32"}}
+    assert flag_overrides(precision="bfloat16") == {"pose": {"precision": "bfloat16"}}
+    with pytest.raises(ConfigError, match="--exact runs the pose network in float32; leave "
+                                          "out --precision bfloat16"):
+        flag_overrides(exact=True, precision="bfloat16")
 
 
 def test_missing_config_file():

@@ -141,6 +141,15 @@ def test_bad_sources(tmp_path, capsys):
     assert not (tmp_path / "t.json").exists()
 
 
+def test_precision_flag_errors(tmp_path, capsys):
+    out = str(tmp_path / "t.json")
+    _fails([_video(), "--out", out, "--exact", "--precision", "bfloat16", *_models()], capsys,
+           "--exact runs the pose network in float32; leave out --precision bfloat16")
+    _fails([_video(), "--out", out, "--precision", "bfloat16", *_models()], capsys,
+           "pp_tinypose_256x192 is an ONNX model", "posetrack-export --fp16")
+    assert not (tmp_path / "t.json").exists()
+
+
 def test_bad_detections_file_keeps_an_existing_output(tmp_path, capsys):
     out = tmp_path / "tracks.json"
     out.write_text("earlier results")

@@ -1,6 +1,7 @@
 """``load_pose_model``: a zoo name or model YAML + weights -> a ready ``TopDownPoseEstimator``."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -10,6 +11,7 @@ from tracker.pose.backends import OnnxHeatmapNet, TorchHeatmapNet, resolve_devic
 from tracker.pose.checkpoint import load_into, read_state_dict
 from tracker.pose.estimator import DEFAULT_MAX_BATCH, TopDownPoseEstimator
 from tracker.pose.net import PoseResNet, fold_batchnorm as fold_network_batchnorm
+from tracker.pose.precision import autocast_dtype, slow_on_this_cpu
 from tracker.pose.zoo import PoseModelSpec, get_pose_model_spec
 from tracker.weights import resolve_weights
 
@@ -25,15 +27,16 @@ def build_network(spec: PoseModelSpec) -> PoseResNet:
 
 
 def torch_heatmap_net(module: PoseResNet, device: torch.device, *, channels_last: bool,
-                      fast_path: bool, fold_batchnorm: bool = True) -> TorchHeatmapNet:
+                      autocast: Optional[torch.dtype],
+                      fold_batchnorm: bool = True) -> TorchHeatmapNet:
     """The network runner of ``load_pose_model``: BatchNorm folded into the convolutions
-    (``net.fold_batchnorm``) unless asked not to; the fast path on CUDA adds channels-last and
-    float16 autocast."""
-    half = fast_path and device.type == "cuda"
+    (``net.fold_batchnorm``) unless asked not to, under ``autocast`` (``precision.
+    autocast_dtype``); a CUDA network in 16-bit floats runs channels-last (tensor cores)."""
     if fold_batchnorm:
         module = fold_network_batchnorm(module)
-    return TorchHeatmapNet(module, device, channels_last=channels_last or half,
-                           autocast=torch.float16 if half else None)
+    tensor_cores = autocast is not None and device.type == "cuda"
+    return TorchHeatmapNet(module, device, channels_last=channels_last or tensor_cores,
+                           autocast=autocast)
 
 
 def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
@@ -41,7 +44,8 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
                     channels_last: bool = True, fold_batchnorm: bool = True,
                     max_batch_size: Optional[int] = None,
                     onnx_threads: int = 0, onnx_runs: int = 0,
-                    fast_path: Optional[bool] = None, progress: bool = True) -> TopDownPoseEstimator:
+                    fast_path: Optional[bool] = None, precision: Optional[str] = None,
+                    progress: bool = True) -> TopDownPoseEstimator:
     """Build a pose model and load its weights.
 
     Args:
@@ -65,9 +69,14 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
         onnx_runs: ONNX models with a fixed batch on the CPU: calls run at once (0: one per
             core; see ``OnnxHeatmapNet``).
         fast_path: crops made on the device in one call, crops and mirrors in one network
-            call, and for torch networks on CUDA channels-last + float16 autocast
-            (``TopDownPoseEstimator``'s ``fast_path``); not bit-exact with mmpose. None: on
-            for a CUDA device, off on the CPU (where the exact cv2 path is as fast).
+            call (``TopDownPoseEstimator``'s ``fast_path``), for torch networks on CUDA in
+            float16 (``precision`` None); not bit-exact with mmpose. None: on for a CUDA
+            device, off on the CPU.
+        precision: torch networks: "float32", "float16" or "bfloat16" (autocast), or None:
+            float16 on the CUDA fast path, else float32 (``tracker.pose.precision``).
+            "bfloat16" on a CPU with native bf16 is about 2x float32 and moves keypoints
+            (measured in the README); elsewhere it is slower and warns. ONNX models run in
+            the precision they were exported in: only None / "float32" are accepted.
         progress: show a progress bar when downloading weights.
 
     Example:
@@ -79,8 +88,16 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
         beside = Path(str(name)).parent / spec.filename
         checkpoint = beside if beside.is_file() else None
     torch_device = resolve_device(device)
-    path = resolve_weights(spec.weights, checkpoint, progress=progress)
     fast = torch_device.type == "cuda" if fast_path is None else bool(fast_path)
+    autocast = autocast_dtype(precision, torch_device, fast_path=fast)   # checks precision
+    if spec.backend == "onnx" and precision not in (None, "float32"):
+        raise ValueError(f"precision {precision!r} applies to torch pose models; "
+                         f"{spec.name} is an ONNX model and runs in the precision it was "
+                         "exported in (posetrack-export --fp16 writes a float16 one)")
+    slow = slow_on_this_cpu(autocast, torch_device)
+    if slow:
+        warnings.warn(f"pose precision {precision!r}: {slow}", RuntimeWarning, stacklevel=2)
+    path = resolve_weights(spec.weights, checkpoint, progress=progress)
     if max_batch_size is None:
         max_batch_size = CPU_MAX_BATCH if torch_device.type == "cpu" else DEFAULT_MAX_BATCH
     if spec.backend == "onnx":
@@ -89,8 +106,9 @@ def load_pose_model(name: str | Path, checkpoint: Optional[str | Path] = None,
     else:
         module = build_network(spec)
         load_into(module, read_state_dict(path), path, spec.name)
-        network = torch_heatmap_net(module, torch_device, channels_last=channels_last,
-                                    fast_path=fast, fold_batchnorm=fold_batchnorm)
+        network = torch_heatmap_net(
+            module, torch_device, channels_last=channels_last, fold_batchnorm=fold_batchnorm,
+            autocast=autocast)
     return TopDownPoseEstimator(
         network=network, keypoint_set=spec.keypoint_set, input_size_wh=spec.input_size_wh,
         mean=spec.mean, std=spec.std, channel_order=spec.channel_order, device=torch_device,
