@@ -124,10 +124,12 @@ def test_config_layers_webcam_defaults_then_the_users_file_then_flags(tmp_path, 
     mine = tmp_path / "mine.yaml"
     mine.write_text("pipeline: {detect_every: 2}\npose: {flip_test: true}\n")
     config = webcam.load_config(webcam.parse_args(["--config", str(mine), "--detect-every", "7",
-                                                   "--pose-checkpoint", "tiny.onnx"]))
+                                                   "--pose-checkpoint", "tiny.pth",
+                                                   "--precision", "bfloat16"]))
     assert config["pipeline"]["detect_every"] == 7                      # flag
     assert config["pose"] == {**config["pose"], "flip_test": True,      # file
-                              "checkpoint": "tiny.onnx", "name": "res50_posetrack18_256x192"}
+                              "checkpoint": "tiny.pth", "name": "res50_posetrack18_256x192",
+                              "precision": "bfloat16"}
     assert config["flow"]["dis_preset"] == "ultrafast" and config["device"] == "auto"  # webcam
     assert config["tracker"]["similarity"] == "flow_oks"                # default.yaml
     mine.write_text("pipeline: {detect_evry: 2}\n")
