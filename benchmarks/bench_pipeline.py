@@ -10,6 +10,7 @@ cast, fewer ids = fewer broken tracks).
 
     python -m benchmarks.bench_pipeline --association [--association-frames 200] [--people 15]
     python -m benchmarks.bench_pipeline --overlap [--frames 60] [--videos NAME ...]
+    python -m benchmarks.bench_pipeline --overlap --device cuda --pose-checkpoint res50.pth
 
 The association table (printed after the video tables, or alone with ``--association``)
 times the trackers alone, without any network: per frame ``tracker.warp(flow)`` (in the
@@ -334,10 +335,13 @@ def main(argv=None) -> int:
                         help="association flow: DenseFlow's 640x360 FlowField or a full array")
     parser.add_argument("--overlap", action="store_true", help="only the overlapped vs "
                         "sequential frames/s table (benchmarks/overlap_table.py)")
+    parser.add_argument("--pose-checkpoint", help="--overlap: the PoseTrack18 ResNet-50 with "
+                        "these weights and flip test instead of PP-TinyPose (for a GPU)")
     args = parser.parse_args(argv)
     if args.overlap:
         from benchmarks.overlap_table import overlap_table
-        return overlap_table(args.videos, args.frames, args.device)
+        return overlap_table(args.videos, args.frames, args.device,
+                             pose_checkpoint=args.pose_checkpoint)
     if not args.association:
         status = video_tables(args.videos, args.frames, args.device)
         if status:

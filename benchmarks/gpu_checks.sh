@@ -8,7 +8,10 @@
 # SHARED: the shared data folder there (default ../shared). The device machine gets only the
 # repository, so copy what the checks read into an ignored folder and carry it, e.g.
 # fixtures/mmpose-parity (make_checkpoint.py, checkpoints.json, schemas/, refs/, images/) and
-# data/videos/street-crowd-720p.avi, into .shared/. Without it the parity tests skip and
+# data/videos/street-crowd-720p.avi and indoor-2p-1080p.mp4, models/rtmdet-nano-person, into
+# .shared/. The last step is end to end: posetrack-run's overlapped and sequential paths with
+# the ResNet-50 on CUDA (synthetic PoseTrack18 weights: speed does not depend on them) against
+# the decode-only rate of the same video. Without it the parity tests skip and
 # bench_pose uses a random frame. Packages the machine lacks (lap, pycocotools, motmetrics,
 # shapely) can travel as wheels (the device README); the pose checks need only torch, numpy,
 # opencv and pyyaml. Logs go to $OUT (the device tool's folder) or ./gpu-checks.
@@ -23,3 +26,15 @@ $python -m benchmarks.bench_pose --device cuda --repeats 10 --people 1 16 64 256
     --max-batch-size 256 2>&1 | tee "$out/bench_pose.log"
 $python -m benchmarks.bench_pose --device cuda --compile --batch-sizes 256 --people 64 \
     --max-batch-size 256 2>&1 | tee "$out/bench_pose_compile.log"
+$python - "$out/res50_posetrack18.pth" <<'EOF' 2>&1 | tee "$out/checkpoint.log"
+import json, sys
+from tests.shared_data import PARITY_DIR, checkpoint_recipe, shared_path
+entry = json.loads(shared_path(*PARITY_DIR, "checkpoints.json").read_text())[
+    "res50_posetrack18_256x192-a62807c7_20201028.pth"]
+checkpoint_recipe().make_checkpoint(str(shared_path(*PARITY_DIR, entry["schema"])), sys.argv[1],
+                                    salt=entry["salt"], legacy=False)
+EOF
+$python -m benchmarks.bench_pipeline --overlap --device cuda --frames 150 \
+    --videos indoor-2p-1080p.mp4 street-crowd-720p.avi \
+    --pose-checkpoint "$out/res50_posetrack18.pth" 2>&1 | tee "$out/bench_pipeline_cuda.log"
+rm -f "$out/res50_posetrack18.pth"

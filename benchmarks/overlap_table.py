@@ -12,7 +12,10 @@ sequential path keeps busy (its CPU time over its wall time) and so the most any
 could gain on this machine (cores / cores busy: overlapping fills idle cores, it does not
 make the work smaller); and whether all three wrote the same JSON bytes. The stages are
 the ``fast`` CPU setup with the shared models: RTMDet-nano boxes + PP-TinyPose without flip
-test, flow-OKS with propagation and the default tracker. Each path gets its own freshly
+test, flow-OKS with propagation and the default tracker; with ``--pose-checkpoint PTH`` the
+pose network is the PoseTrack18 ResNet-50 with those weights and the flip test (the
+``accurate`` preset's pose setup; on ``--device cuda`` its fast path), for the GPU, where the
+product should be limited by decoding. Each path gets its own freshly
 built stages; the order of the paths alternates per repeat so that none always runs on a
 warmer machine.
 """
@@ -22,6 +25,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 from tests.shared_data import SHARED_ROOT
 from tracker.io.posetrack18 import TrackWriter, sequence_name_for
@@ -29,17 +33,22 @@ from tracker.io.video import open_source
 from tracker.tracking.overlap import run_frames
 
 
-def fast_stages(device: str, onnx_runs: int = 0):
-    """posetrack-run's stages for the fast setup on the shared RTMDet-nano / PP-TinyPose."""
+def fast_stages(device: str, onnx_runs: int = 0, pose_checkpoint: Optional[str] = None):
+    """posetrack-run's stages for the fast setup on the shared RTMDet-nano / PP-TinyPose, or
+    with the PoseTrack18 ResNet-50 (flip test) of ``pose_checkpoint``."""
     from apps.config import build_stages, load_run_config
 
     models = SHARED_ROOT / "models"
+    pose = {"name": "pp_tinypose_256x192", "flip_test": False, "onnx_runs": onnx_runs,
+            "checkpoint": str(models / "pp-tinypose-256x192" / "pp_tinypose_256x192.onnx")}
+    if pose_checkpoint:
+        pose = {"name": "res50_posetrack18_256x192", "flip_test": True,
+                "checkpoint": str(pose_checkpoint)}
     config = load_run_config(None, {
         "device": device,
         "detector": {"name": "rtmdet-nano",
                      "checkpoint": str(models / "rtmdet-nano-person" / "end2end.onnx")},
-        "pose": {"name": "pp_tinypose_256x192", "flip_test": False, "onnx_runs": onnx_runs,
-                 "checkpoint": str(models / "pp-tinypose-256x192" / "pp_tinypose_256x192.onnx")}})
+        "pose": pose})
     return build_stages(config, progress=False)
 
 
@@ -52,10 +61,11 @@ def decode_rate(video: Path, frames: int) -> float:
 
 
 def tracked_rate(video: Path, frames: int, device: str, overlap: bool,
-                 onnx_runs: int = 0) -> tuple[float, float, bytes]:
+                 onnx_runs: int = 0, pose_checkpoint: Optional[str] = None
+                 ) -> tuple[float, float, bytes]:
     """(frames/s, cores busy, JSON bytes written) of one posetrack-run-like pass (stages
     built first, not timed). Cores busy: the process's CPU time over the wall time."""
-    stages = fast_stages(device, onnx_runs)
+    stages = fast_stages(device, onnx_runs, pose_checkpoint)
     with tempfile.TemporaryDirectory() as folder, open_source(video, max_frames=frames) as source:
         path = Path(folder) / "tracks.json"
         writer = TrackWriter(path, keypoint_names=stages.estimator.keypoint_set.names,
@@ -79,10 +89,13 @@ def tracked_rate(video: Path, frames: int, device: str, overlap: bool,
 PATHS = {"one call": (False, 1), "sequential": (False, 0), "overlapped": (True, 0)}
 
 
-def overlap_table(videos: list[str], frames: int, device: str, repeats: int = 2) -> int:
+def overlap_table(videos: list[str], frames: int, device: str, repeats: int = 2,
+                  pose_checkpoint: Optional[str] = None) -> int:
     """Print the table (module doc); 1 when a video is missing."""
-    print(f"\noverlapped vs sequential, {frames} frames, device {device}, fast setup "
-          f"(RTMDet-nano + PP-TinyPose, no flip), best of {repeats} (frames/s)")
+    setup = ("RTMDet-nano + PoseTrack18 ResNet-50, flip test" if pose_checkpoint else
+             "fast setup (RTMDet-nano + PP-TinyPose, no flip)")
+    print(f"\noverlapped vs sequential, {frames} frames, device {device}, {setup}, best of "
+          f"{repeats} (frames/s)")
     print(f"{'video':28s}{'decode only':>12s}" + "".join(f"{name:>12s}" for name in PATHS)
           + f"{'/ seq.':>8s}{'/ one call':>11s}{'of decode':>10s}{'seq. busy':>10s}"
           f"{'ceiling':>9s}   same JSON")
@@ -99,7 +112,8 @@ def overlap_table(videos: list[str], frames: int, device: str, repeats: int = 2)
         for repeat in range(repeats):
             order = list(PATHS) if repeat % 2 == 0 else list(PATHS)[::-1]
             for path in order:
-                rate, cores_busy, data = tracked_rate(video, frames, device, *PATHS[path])
+                rate, cores_busy, data = tracked_rate(video, frames, device, *PATHS[path],
+                                                      pose_checkpoint=pose_checkpoint)
                 if rate > best[path]:
                     best[path], busy[path] = rate, cores_busy
                 written.setdefault(path, data)
