@@ -128,6 +128,10 @@ def optional(check: Check) -> Check:
 
 # ---- the schema ----------------------------------------------------------------------------
 
+#: ``pose.precision`` values (``tracker.pose.precision.PRECISIONS``; named here without
+#: importing torch), also the choices of the apps' ``--precision``.
+POSE_PRECISIONS = ("float32", "float16", "bfloat16")
+
 #: Section -> key -> check. ``detector`` options are in ``DETECTOR_OPTIONS``.
 SCHEMA: dict[str, dict[str, Check]] = {
     "detector": {"name": text, "checkpoint": optional(text)},
@@ -135,7 +139,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
              "max_batch_size": optional(positive_int), "channels_last": flag,
              "fold_batchnorm": flag, "onnx_threads": count,
              "onnx_runs": count, "fast_path": optional(flag),
-             "precision": optional(choice("float32", "float16", "bfloat16"))},
+             "precision": optional(choice(*POSE_PRECISIONS))},
     "flow": {"method": choice("dis", "farneback"),
              "dis_preset": choice("ultrafast", "fast", "medium"), "max_side": count},
     "tracker": {"similarity": choice("flow_oks", "oks", "iou"),
@@ -302,7 +306,8 @@ def flag_overrides(*, detector: Optional[str] = None, detector_checkpoint: Optio
 
     ``flow="none"`` leaves the flow out, turns propagation off and, unless ``similarity`` is
     given, compares poses by plain OKS. ``exact`` turns the pose fast path off and fixes
-    float32 (cv2 crops: mmpose's numbers, on a GPU too). ``smooth`` turns on smoothing with its defaults.
+    float32 (cv2 crops: mmpose's numbers, on a GPU too); ``precision`` sets
+    ``pose.precision``. ``smooth`` turns on smoothing with its defaults.
     ``tracker`` "paper" selects the paper's tracker (``robust_tracker: null``), "robust" the
     default ``RobustPoseTracker``; ``similarity`` / ``matcher`` imply "paper".
     """

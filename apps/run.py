@@ -37,7 +37,8 @@ from typing import Optional
 from tqdm import tqdm
 
 from apps import cli
-from apps.config import PRESETS, build_stages, flag_overrides, load_run_config
+from apps.config import (POSE_PRECISIONS, PRESETS, build_stages, flag_overrides,
+                         load_run_config)
 from apps.batch import check_batch_outputs, is_batch
 from apps.batch_inputs import InputError, expand_inputs
 from apps.weights import DETECTOR_FLAG, needed_weights
@@ -125,7 +126,7 @@ def parse_args(argv):
     parser.add_argument("--exact", action="store_true", help="pose crops by cv2 in float32, "
                         "bit-exact with mmpose (the fast path off: no crops on the device, no "
                         "fp16 on CUDA; pose.precision float32)")
-    parser.add_argument("--precision", choices=("float32", "float16", "bfloat16"), help="pose "
+    parser.add_argument("--precision", choices=POSE_PRECISIONS, help="pose "
                         "network floats (pose.precision): bfloat16 ~2x on a CPU with native bf16")
     parser.add_argument("--no-overlap", action="store_true", help="run the stages one after "
                         "another in one thread (default: decoding, flow and detection run "
@@ -185,8 +186,7 @@ def overrides_from(args) -> dict:
         no_flip=args.no_flip, exact=args.exact, precision=args.precision, flow=args.flow,
         similarity=args.similarity, matcher=args.matcher, detect_every=args.detect_every,
         pose_every=args.pose_every, max_people=args.max_people, smooth=args.smooth,
-        format=args.format,
-        tracker=args.tracker, min_person_score=args.min_person_score,
+        format=args.format, tracker=args.tracker, min_person_score=args.min_person_score,
         min_keypoint_score=args.min_keypoint_score)
 
 

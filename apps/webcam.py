@@ -29,7 +29,7 @@ from typing import Optional
 import cv2
 
 from apps import cli
-from apps.config import build_stages, flag_overrides, load_run_config
+from apps.config import POSE_PRECISIONS, build_stages, flag_overrides, load_run_config
 from tracker.errors import OutputError
 from tracker.files import CONFIG_DIR, write_json_atomically
 from tracker.io.live import LatencyStats, LatestFrameReader, RateMeter, RealTimeRecorder
@@ -57,7 +57,7 @@ def parse_args(argv):
     parser.add_argument("--pose-checkpoint", help="pose .onnx or .pth file")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: auto)")
     parser.add_argument("--detect-every", type=int, help="run the detector every N frames")
-    parser.add_argument("--precision", choices=("float32", "float16", "bfloat16"), help="pose "
+    parser.add_argument("--precision", choices=POSE_PRECISIONS, help="pose "
                         "network floats: bfloat16 ~2x on a CPU with native bf16 (README)")
     parser.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
                         help="play a video file at its frame rate like a camera, dropping the "

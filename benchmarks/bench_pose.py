@@ -31,7 +31,7 @@ from tracker.pose.checkpoint import load_into, read_state_dict
 from tracker.pose.estimator import DEFAULT_MAX_BATCH, TopDownPoseEstimator
 from tracker.pose.load import build_network, torch_heatmap_net
 from tracker.pose.net import fold_batchnorm
-from tracker.pose.precision import autocast_dtype
+from tracker.pose.precision import PRECISIONS, autocast_dtype
 from tracker.pose.zoo import get_pose_model_spec
 
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
-    parser.add_argument("--precision", choices=["float32", "float16", "bfloat16"],
+    parser.add_argument("--precision", choices=list(PRECISIONS),
                         help="the fast path's precision in the predict comparison (default: "
                         "load_pose_model's, float16 on CUDA, float32 on the CPU)")
     args = parser.parse_args(argv)

@@ -218,6 +218,12 @@ def test_flag_overrides():
         flag_overrides(exact=True, precision="bfloat16")
 
 
+def test_the_config_names_the_precisions_load_pose_model_takes():
+    from apps.config import POSE_PRECISIONS
+    from tracker.pose.precision import PRECISIONS
+    assert POSE_PRECISIONS == tuple(PRECISIONS)
+
+
 def test_missing_config_file():
     with pytest.raises(ConfigError, match="does not exist"):
         load_run_config("no/such/run.yaml")
